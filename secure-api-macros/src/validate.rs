@@ -1,0 +1,304 @@
+//! The rules that relate arguments to each other and to the handler's signature. Their
+//! outcome is a [`SecureHandler`]: the typed model that `expand` turns into code.
+
+use crate::attr::{Name, NameList, Rate, RateKey, SecureArgs};
+use darling::Error;
+use darling::util::SpannedValue;
+use proc_macro2::{Span, TokenStream};
+use syn::{FnArg, GenericArgument, ItemFn, PathArguments, Type};
+
+/// A handler whose policy passed every check, ready to be expanded.
+pub(crate) struct SecureHandler {
+    pub(crate) function: ItemFn,
+    pub(crate) policy: Policy,
+    /// Positions (in `function.sig.inputs`) of the extractors to wrap in `Valid`.
+    pub(crate) validated_inputs: Vec<usize>,
+    pub(crate) krate: syn::Path,
+}
+
+/// What the guard enforces, as the runtime's `PolicySpec` will state it.
+pub(crate) struct Policy {
+    pub(crate) public: bool,
+    pub(crate) roles: Requirement,
+    pub(crate) scopes: Requirement,
+    pub(crate) rate: Option<(Rate, RateKey)>,
+    pub(crate) validated: bool,
+}
+
+pub(crate) enum Requirement {
+    Nothing,
+    AllOf(Vec<String>),
+    AnyOf(Vec<String>),
+}
+
+/// Checks the arguments against each other and against the function they annotate.
+pub(crate) fn check(args: TokenStream, function: &ItemFn) -> darling::Result<SecureHandler> {
+    let mut errors = Error::accumulator();
+    check_signature(function, &mut errors);
+    let Some(args) = errors.handle(SecureArgs::parse(args)) else {
+        // Without the arguments nothing else can be judged; report what the signature showed.
+        return Err(Error::multiple(errors.into_inner()).flatten());
+    };
+
+    let public = args.public.is_present();
+    let roles = requirement(
+        "role",
+        [
+            ("role", args.role.as_ref().map(single)),
+            (
+                "any_role",
+                args.any_role.as_ref().map(|list| list_of(list, false)),
+            ),
+            (
+                "all_roles",
+                args.all_roles.as_ref().map(|list| list_of(list, true)),
+            ),
+        ],
+        &mut errors,
+    );
+    let scopes = requirement(
+        "scope",
+        [
+            ("scope", args.scope.as_ref().map(single)),
+            (
+                "any_scope",
+                args.any_scope.as_ref().map(|list| list_of(list, false)),
+            ),
+            (
+                "all_scopes",
+                args.all_scopes.as_ref().map(|list| list_of(list, true)),
+            ),
+        ],
+        &mut errors,
+    );
+
+    if public {
+        for (name, span) in [
+            ("role", args.role.as_ref().map(SpannedValue::span)),
+            ("any_role", args.any_role.as_ref().map(SpannedValue::span)),
+            ("all_roles", args.all_roles.as_ref().map(SpannedValue::span)),
+            ("scope", args.scope.as_ref().map(SpannedValue::span)),
+            ("any_scope", args.any_scope.as_ref().map(SpannedValue::span)),
+            (
+                "all_scopes",
+                args.all_scopes.as_ref().map(SpannedValue::span),
+            ),
+        ] {
+            if let Some(span) = span {
+                errors.push(error_at(
+                    span,
+                    format!(
+                        "`{name}` cannot be checked on a `public` handler, which admits callers \
+                         without a token; remove `public` to require an authenticated caller, \
+                         or remove `{name}`"
+                    ),
+                ));
+            }
+        }
+        if args.rate.is_none() {
+            errors.push(error_at(
+                args.public.span(),
+                "a `public` handler must declare its own rate limit, counted per client IP: \
+                     add e.g. `rate = \"60/1m\"`",
+            ));
+        }
+    }
+
+    let rate_key = match (&args.rate_key, public) {
+        (Some(key), true) if **key == RateKey::User => {
+            errors.push(error_at(
+                key.span(),
+                "a `public` handler has no authenticated user to count by; \
+                     use `rate_key = \"ip\"` or `rate_key = \"global\"`",
+            ));
+            RateKey::Ip
+        }
+        (Some(key), _) => **key,
+        (None, true) => RateKey::Ip,
+        (None, false) => RateKey::User,
+    };
+    if let (Some(key), None) = (&args.rate_key, &args.rate) {
+        errors.push(error_at(
+            key.span(),
+            "`rate_key` chooses what `rate` counts by; add a `rate = \"...\"` too",
+        ));
+    }
+
+    let validate = args.validate.is_present();
+    let skip_validation = args.skip_validation.as_ref().map(SpannedValue::span);
+    if let (true, Some(span)) = (validate, skip_validation) {
+        errors.push(error_at(
+            span,
+            "`skip_validation` contradicts `validate`; keep one of them",
+        ));
+    }
+    let unvalidated = inputs_needing_validation(function);
+    if !validate && skip_validation.is_none() {
+        for (_, ty, inner) in &unvalidated {
+            errors.push(unvalidated_input(ty, inner));
+        }
+    }
+    if unvalidated.is_empty() {
+        if validate {
+            errors.push(error_at(
+                args.validate.span(),
+                "`validate` found no `Json`, `Query`, `Form` or `Path` input to check; \
+                     remove it",
+            ));
+        }
+        if let Some(span) = skip_validation {
+            errors.push(error_at(
+                span,
+                "`skip_validation` has nothing to skip: this handler takes no `Json`, \
+                     `Query`, `Form` or `Path` input; remove it",
+            ));
+        }
+    }
+
+    let handler = SecureHandler {
+        function: function.clone(),
+        policy: Policy {
+            public,
+            roles,
+            scopes,
+            rate: args.rate.as_ref().map(|rate| (**rate, rate_key)),
+            validated: validate,
+        },
+        validated_inputs: if validate {
+            unvalidated.iter().map(|(position, ..)| *position).collect()
+        } else {
+            Vec::new()
+        },
+        krate: args
+            .krate
+            .unwrap_or_else(|| syn::parse_quote!(::secure_api)),
+    };
+    errors.finish_with(handler)
+}
+
+fn check_signature(function: &ItemFn, errors: &mut darling::error::Accumulator) {
+    let sig = &function.sig;
+    if sig.asyncness.is_none() {
+        errors.push(
+            Error::custom("#[secure] handlers must be `async fn`: write `async fn` here")
+                .with_span(&sig.fn_token),
+        );
+    }
+    if let Some(receiver) = sig.receiver() {
+        errors.push(
+            Error::custom(
+                "#[secure] applies to free functions; axum handlers take no `self`. \
+                 Move the handler out of the `impl` block",
+            )
+            .with_span(receiver),
+        );
+    }
+}
+
+/// A role or scope requirement, from whichever of its three spellings was used.
+fn requirement<const N: usize>(
+    what: &str,
+    spellings: [(&str, Option<(Requirement, Span)>); N],
+    errors: &mut darling::error::Accumulator,
+) -> Requirement {
+    let mut given = spellings
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|value| (name, value)));
+    let Some((first_name, (first, _))) = given.next() else {
+        return Requirement::Nothing;
+    };
+    for (name, (_, span)) in given {
+        errors.push(error_at(
+            span,
+            format!(
+                "`{name}` and `{first_name}` both set the {what} requirement; \
+                 combine them into one `any_{what}(...)` or `all_{what}s(...)`"
+            ),
+        ));
+    }
+    first
+}
+
+fn single(name: &SpannedValue<Name>) -> (Requirement, Span) {
+    (Requirement::AllOf(vec![name.0.clone()]), name.span())
+}
+
+fn list_of(list: &SpannedValue<NameList>, all: bool) -> (Requirement, Span) {
+    let names = list.0.iter().map(|name| name.0.clone()).collect();
+    let requirement = if all {
+        Requirement::AllOf(names)
+    } else {
+        Requirement::AnyOf(names)
+    };
+    (requirement, list.span())
+}
+
+/// The inputs that carry client data into the handler and can be checked by garde: every
+/// `Json`, `Query` and `Form`, and every `Path` whose type is a struct (a `Path<u64>` is
+/// already checked by its parse). Returns each one's position, type and payload type.
+fn inputs_needing_validation(function: &ItemFn) -> Vec<(usize, &Type, &Type)> {
+    function
+        .sig
+        .inputs
+        .iter()
+        .enumerate()
+        .filter_map(|(position, input)| match input {
+            FnArg::Typed(typed) => {
+                let (extractor, inner) = extractor_of(&typed.ty)?;
+                let needs = match extractor.as_str() {
+                    "Json" | "Query" | "Form" => true,
+                    "Path" => !is_scalar(inner),
+                    _ => false,
+                };
+                needs.then_some((position, &*typed.ty, inner))
+            }
+            FnArg::Receiver(_) => None,
+        })
+        .collect()
+}
+
+/// `Json<T>` (or `axum::Json<T>`) → ("Json", T).
+fn extractor_of(ty: &Type) -> Option<(String, &Type)> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    let PathArguments::AngleBracketed(arguments) = &last.arguments else {
+        return None;
+    };
+    let inner = arguments.args.iter().find_map(|argument| match argument {
+        GenericArgument::Type(inner) => Some(inner),
+        _ => None,
+    })?;
+    Some((last.ident.to_string(), inner))
+}
+
+fn is_scalar(ty: &Type) -> bool {
+    const SCALARS: &[&str] = &[
+        "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+        "bool", "char", "f32", "f64", "String", "Uuid",
+    ];
+    match ty {
+        Type::Tuple(tuple) => tuple.elems.iter().all(is_scalar),
+        Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .is_some_and(|last| SCALARS.iter().any(|scalar| last.ident == scalar)),
+        Type::Paren(inner) => is_scalar(&inner.elem),
+        _ => false,
+    }
+}
+
+fn unvalidated_input(ty: &Type, inner: &Type) -> Error {
+    let ty_text = quote::quote!(#ty).to_string().replace(' ', "");
+    let inner_text = quote::quote!(#inner).to_string().replace(' ', "");
+    Error::custom(format!(
+        "`{ty_text}` would reach the handler unvalidated; add `validate` to #[secure(...)] \
+         (with `#[derive(garde::Validate)]` on `{inner_text}`), or opt out with \
+         `skip_validation = \"<why this input is safe>\"`"
+    ))
+    .with_span(ty)
+}
+
+fn error_at(span: Span, message: impl std::fmt::Display) -> Error {
+    syn::Error::new(span, message).into()
+}

@@ -1,0 +1,20 @@
+#[doc(hidden)]
+#[allow(non_camel_case_types)]
+struct __secure_policy_create_user;
+impl ::secure_api::__private::Policy for __secure_policy_create_user {
+    const SPEC: ::secure_api::__private::PolicySpec = ::secure_api::__private::PolicySpec::bearer(
+            "create_user",
+        )
+        .all_roles(&["admin"])
+        .rate(100, 900, ::secure_api::__private::RateKey::User)
+        .validated();
+}
+async fn create_user(
+    _: ::secure_api::__private::Guard<__secure_policy_create_user>,
+    State(db): State<Db>,
+    ::secure_api::__private::Valid(
+        Json(body),
+    ): ::secure_api::__private::Valid<Json<NewUser>>,
+) -> impl IntoResponse {
+    db.insert(body).await
+}

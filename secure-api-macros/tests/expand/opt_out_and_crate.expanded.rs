@@ -1,0 +1,15 @@
+#[doc(hidden)]
+#[allow(non_camel_case_types)]
+struct __secure_policy_upload;
+impl ::my_api::security::__private::Policy for __secure_policy_upload {
+    const SPEC: ::my_api::security::__private::PolicySpec = ::my_api::security::__private::PolicySpec::bearer(
+            "upload",
+        )
+        .all_roles(&["uploader", "verified"]);
+}
+async fn upload(
+    _: ::my_api::security::__private::Guard<__secure_policy_upload>,
+    Json(blob): Json<serde_json::Value>,
+) -> StatusCode {
+    store(blob).await
+}

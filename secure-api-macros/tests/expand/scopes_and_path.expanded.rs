@@ -1,0 +1,25 @@
+#[doc(hidden)]
+#[allow(non_camel_case_types)]
+pub(crate) struct __secure_policy_report;
+impl ::secure_api::__private::Policy for __secure_policy_report {
+    const SPEC: ::secure_api::__private::PolicySpec = ::secure_api::__private::PolicySpec::bearer(
+            "report",
+        )
+        .any_scope(&["reports:read", "reports:admin"])
+        .rate(10, 1, ::secure_api::__private::RateKey::Global)
+        .validated();
+}
+/// Reads one report; the caller needs either scope.
+pub(crate) async fn report<T>(
+    _: ::secure_api::__private::Guard<__secure_policy_report>,
+    user: AuthUser,
+    Path(id): Path<u64>,
+    ::secure_api::__private::Valid(
+        Query(range),
+    ): ::secure_api::__private::Valid<Query<DateRange>>,
+) -> Json<Report<T>>
+where
+    T: Default,
+{
+    Json(Report::for_user(user.subject(), id, range))
+}

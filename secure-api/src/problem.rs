@@ -1,0 +1,225 @@
+//! RFC 9457 problem details: the one shape of every error secure-api answers with.
+
+use crate::limit::RateDecision;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use std::borrow::Cow;
+
+/// An `application/problem+json` response (RFC 9457).
+///
+/// Its text never carries internals: what went wrong in detail goes to the audit log, the
+/// client gets a stable, generic explanation. Handlers may return it too.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    status: StatusCode,
+    detail: Cow<'static, str>,
+    errors: Vec<FieldError>,
+    headers: HeaderMap,
+}
+
+/// One invalid input field, as listed in a 422 problem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// A JSON pointer (RFC 6901) into the request input, e.g. `#/email` or `#/items/0/name`.
+    pub pointer: String,
+    /// What is wrong with it.
+    pub detail: String,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    title: &'a str,
+    status: u16,
+    detail: &'a str,
+    #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
+    errors: &'a [FieldError],
+}
+
+const WWW_AUTHENTICATE_MISSING: &str = "Bearer";
+const WWW_AUTHENTICATE_INVALID: &str = "Bearer error=\"invalid_token\"";
+const WWW_AUTHENTICATE_INSUFFICIENT: &str = "Bearer error=\"insufficient_scope\"";
+
+impl Problem {
+    /// A problem with this status and a client-facing explanation.
+    pub fn new(status: StatusCode, detail: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            status,
+            detail: detail.into(),
+            errors: Vec::new(),
+            headers: HeaderMap::new(),
+        }
+    }
+
+    /// 401 for a request that carried no bearer token.
+    pub fn missing_token() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "This resource requires a bearer token in the Authorization header.",
+        )
+        .with_header(header::WWW_AUTHENTICATE, WWW_AUTHENTICATE_MISSING)
+    }
+
+    /// 401 for a token that was presented and rejected, whatever the reason: the answer is the
+    /// same for an expired, forged or malformed token, so that it teaches an attacker nothing.
+    pub fn invalid_token() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "The bearer token is not valid for this API.",
+        )
+        .with_header(header::WWW_AUTHENTICATE, WWW_AUTHENTICATE_INVALID)
+    }
+
+    /// 403 for a valid token that lacks a required role or scope.
+    pub fn insufficient_scope() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "The bearer token does not grant access to this resource.",
+        )
+        .with_header(header::WWW_AUTHENTICATE, WWW_AUTHENTICATE_INSUFFICIENT)
+    }
+
+    /// 429 with `Retry-After` and the IETF `RateLimit` / `RateLimit-Policy` fields.
+    pub fn too_many_requests(decision: &RateDecision) -> Self {
+        let mut problem = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many requests; retry after the number of seconds in Retry-After.",
+        );
+        decision.write_headers(&mut problem.headers);
+        problem
+    }
+
+    /// 422 listing each invalid field.
+    pub fn unprocessable(errors: Vec<FieldError>) -> Self {
+        Self {
+            errors,
+            ..Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "The request input failed validation; see `errors`.",
+            )
+        }
+    }
+
+    /// 400 for input that could not be parsed at all.
+    pub fn bad_request(detail: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, detail)
+    }
+
+    /// 413 for a body over the configured limit.
+    pub fn payload_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The request body is larger than this API accepts.",
+        )
+    }
+
+    /// 415 for a body of the wrong media type.
+    pub fn unsupported_media_type(expected: &'static str) -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("The request body must be sent as `{expected}`."),
+        )
+    }
+
+    /// 500 with nothing in it but an apology: the details are in the server's log.
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The server could not handle this request.",
+        )
+    }
+
+    /// 503 for a dependency of the security checks that cannot be reached; the request is
+    /// denied rather than let through unchecked.
+    pub fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The service cannot check this request right now; try again later.",
+        )
+    }
+
+    /// Adds a response header.
+    pub fn with_header(mut self, name: HeaderName, value: &'static str) -> Self {
+        self.headers.insert(name, HeaderValue::from_static(value));
+        self
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The client-facing explanation.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    /// The invalid fields of a 422 problem.
+    pub fn errors(&self) -> &[FieldError] {
+        &self.errors
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.status, self.detail)
+    }
+}
+
+impl std::error::Error for Problem {}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let body = Body {
+            kind: "about:blank",
+            title: self.status.canonical_reason().unwrap_or("Error"),
+            status: self.status.as_u16(),
+            detail: &self.detail,
+            errors: &self.errors,
+        };
+        let body = match serde_json::to_vec(&body) {
+            Ok(body) => body,
+            // A struct of strings always serializes; this arm only keeps the type honest.
+            Err(_) => b"{\"type\":\"about:blank\",\"status\":500}".to_vec(),
+        };
+        let mut response = (self.status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        // Problems about credentials must never be served from a cache.
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.extend(self.headers);
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn renders_rfc_9457() {
+        let response = Problem::unprocessable(vec![FieldError {
+            pointer: "#/email".into(),
+            detail: "not a valid email address".into(),
+        }])
+        .into_response();
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .expect("body");
+        let body: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(body["type"], "about:blank");
+        assert_eq!(body["title"], "Unprocessable Entity");
+        assert_eq!(body["status"], 422);
+        assert_eq!(body["errors"][0]["pointer"], "#/email");
+    }
+}
