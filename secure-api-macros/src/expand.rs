@@ -2,7 +2,7 @@
 //! the guard put first and the validated extractors wrapped.
 
 use crate::attr::RateKey;
-use crate::validate::{self, Policy, Requirement, SecureHandler};
+use crate::validate::{self, Policy, Requirement, SecureHandler, Wrapper};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::spanned::Spanned;
@@ -36,7 +36,7 @@ fn expand(handler: &SecureHandler) -> TokenStream {
     let SecureHandler {
         function,
         policy,
-        validated_inputs,
+        wrapped_inputs,
         krate,
     } = handler;
     let private = quote!(#krate::__private);
@@ -44,12 +44,16 @@ fn expand(handler: &SecureHandler) -> TokenStream {
     let spec = policy_spec(&function.sig.ident.to_string(), policy, &private);
 
     let mut function = function.clone();
-    for position in validated_inputs {
+    for (position, wrapper) in wrapped_inputs {
         if let Some(FnArg::Typed(input)) = function.sig.inputs.iter_mut().nth(*position) {
             let (pat, ty) = (&input.pat, &input.ty);
+            let wrapper = match wrapper {
+                Wrapper::Valid => quote!(Valid),
+                Wrapper::Parsed => quote!(Parsed),
+            };
             // Spanned on the user's type so that a missing `garde::Validate` is reported there.
-            *input.pat = syn::parse_quote_spanned!(ty.span()=> #private::Valid(#pat));
-            *input.ty = syn::parse_quote_spanned!(ty.span()=> #private::Valid<#ty>);
+            *input.pat = syn::parse_quote_spanned!(ty.span()=> #private::#wrapper(#pat));
+            *input.ty = syn::parse_quote_spanned!(ty.span()=> #private::#wrapper<#ty>);
         }
     }
     function

@@ -11,8 +11,8 @@ use syn::{FnArg, GenericArgument, ItemFn, PathArguments, Type};
 pub(crate) struct SecureHandler {
     pub(crate) function: ItemFn,
     pub(crate) policy: Policy,
-    /// Positions (in `function.sig.inputs`) of the extractors to wrap in `Valid`.
-    pub(crate) validated_inputs: Vec<usize>,
+    /// The extractors to wrap, by position in `function.sig.inputs`.
+    pub(crate) wrapped_inputs: Vec<(usize, Wrapper)>,
     pub(crate) krate: syn::Path,
 }
 
@@ -23,6 +23,16 @@ pub(crate) struct Policy {
     pub(crate) scopes: Requirement,
     pub(crate) rate: Option<(Rate, RateKey)>,
     pub(crate) validated: bool,
+}
+
+/// How an input extractor is wrapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wrapper {
+    /// `Valid<E>`: parsed, then checked by garde.
+    Valid,
+    /// `Parsed<E>`: parsed only, with failures answered as problems; for inputs whose type
+    /// is their whole contract (`Path<u64>`) or that opted out with `skip_validation`.
+    Parsed,
 }
 
 pub(crate) enum Requirement {
@@ -132,28 +142,39 @@ pub(crate) fn check(args: TokenStream, function: &ItemFn) -> darling::Result<Sec
             "`skip_validation` contradicts `validate`; keep one of them",
         ));
     }
-    let unvalidated = inputs_needing_validation(function);
+    let inputs = client_inputs(function);
+    let validatable = inputs.iter().filter(|input| input.validatable).count();
     if !validate && skip_validation.is_none() {
-        for (_, ty, inner) in &unvalidated {
-            errors.push(unvalidated_input(ty, inner));
+        for input in inputs.iter().filter(|input| input.validatable) {
+            errors.push(unvalidated_input(input.ty, input.payload));
         }
     }
-    if unvalidated.is_empty() {
+    if validatable == 0 {
         if validate {
             errors.push(error_at(
                 args.validate.span(),
-                "`validate` found no `Json`, `Query`, `Form` or `Path` input to check; \
-                     remove it",
+                "`validate` found no `Json`, `Query`, `Form` or struct-typed `Path` input to \
+                 check; remove it",
             ));
         }
         if let Some(span) = skip_validation {
             errors.push(error_at(
                 span,
-                "`skip_validation` has nothing to skip: this handler takes no `Json`, \
-                     `Query`, `Form` or `Path` input; remove it",
+                "`skip_validation` has nothing to skip: this handler takes no `Json`, `Query`, \
+                 `Form` or struct-typed `Path` input; remove it",
             ));
         }
     }
+    let wrapped_inputs = inputs
+        .iter()
+        .map(|input| {
+            let wrapper = match input.validatable && validate {
+                true => Wrapper::Valid,
+                false => Wrapper::Parsed,
+            };
+            (input.position, wrapper)
+        })
+        .collect();
 
     let handler = SecureHandler {
         function: function.clone(),
@@ -164,11 +185,7 @@ pub(crate) fn check(args: TokenStream, function: &ItemFn) -> darling::Result<Sec
             rate: args.rate.as_ref().map(|rate| (**rate, rate_key)),
             validated: validate,
         },
-        validated_inputs: if validate {
-            unvalidated.iter().map(|(position, ..)| *position).collect()
-        } else {
-            Vec::new()
-        },
+        wrapped_inputs,
         krate: args
             .krate
             .unwrap_or_else(|| syn::parse_quote!(::secure_api)),
@@ -233,10 +250,17 @@ fn list_of(list: &SpannedValue<NameList>, all: bool) -> (Requirement, Span) {
     (requirement, list.span())
 }
 
-/// The inputs that carry client data into the handler and can be checked by garde: every
-/// `Json`, `Query` and `Form`, and every `Path` whose type is a struct (a `Path<u64>` is
-/// already checked by its parse). Returns each one's position, type and payload type.
-fn inputs_needing_validation(function: &ItemFn) -> Vec<(usize, &Type, &Type)> {
+/// An argument that carries client data into the handler.
+struct ClientInput<'a> {
+    position: usize,
+    ty: &'a Type,
+    payload: &'a Type,
+    /// garde can check it: every `Json`, `Query` and `Form`, and a `Path` whose type is a
+    /// struct (a `Path<u64>` is checked by its parse alone).
+    validatable: bool,
+}
+
+fn client_inputs(function: &ItemFn) -> Vec<ClientInput<'_>> {
     function
         .sig
         .inputs
@@ -244,13 +268,18 @@ fn inputs_needing_validation(function: &ItemFn) -> Vec<(usize, &Type, &Type)> {
         .enumerate()
         .filter_map(|(position, input)| match input {
             FnArg::Typed(typed) => {
-                let (extractor, inner) = extractor_of(&typed.ty)?;
-                let needs = match extractor.as_str() {
+                let (extractor, payload) = extractor_of(&typed.ty)?;
+                let validatable = match extractor.as_str() {
                     "Json" | "Query" | "Form" => true,
-                    "Path" => !is_scalar(inner),
-                    _ => false,
+                    "Path" => !is_scalar(payload),
+                    _ => return None,
                 };
-                needs.then_some((position, &*typed.ty, inner))
+                Some(ClientInput {
+                    position,
+                    ty: &typed.ty,
+                    payload,
+                    validatable,
+                })
             }
             FnArg::Receiver(_) => None,
         })

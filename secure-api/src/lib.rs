@@ -53,7 +53,7 @@ pub use security::{
     ConfigError, DEFAULT_LEEWAY, Identity, Key, MAX_LEEWAY, MAX_TOKEN_BYTES, Secret, Security,
     SecurityBuilder, TokenRejection,
 };
-pub use valid::{Valid, ValidatedInput};
+pub use valid::{Parsed, Valid, ValidatedInput};
 
 /// Re-exports of `jsonwebtoken` types that appear in this crate's API.
 pub mod jwt {
@@ -66,5 +66,5 @@ pub mod jwt {
 pub mod __private {
     pub use crate::guard::Guard;
     pub use crate::policy::{Policy, PolicySpec, RateKey};
-    pub use crate::valid::Valid;
+    pub use crate::valid::{Parsed, Valid};
 }

@@ -78,80 +78,107 @@ fn json_pointer(path: &garde::Path) -> String {
     pointer
 }
 
-impl<T, S> FromRequest<S> for Valid<Json<T>>
+/// An input extractor whose failures are answered as problems, with no validation beyond
+/// its type.
+///
+/// `#[secure]` wraps in it the inputs whose type is their whole contract (`Path<u64>`) and
+/// those that opted out with `skip_validation`, so that their errors too are problem+json.
+#[derive(Debug, Clone, Copy)]
+pub struct Parsed<E>(pub E);
+
+impl<T, S> FromRequest<S> for Parsed<Json<T>>
 where
-    T: DeserializeOwned + Validate,
-    T::Context: Default,
+    T: DeserializeOwned,
     S: Send + Sync,
 {
     type Rejection = Problem;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Problem> {
-        let json = Json::<T>::from_request(request, state)
+        Json::from_request(request, state)
             .await
-            .map_err(json_problem)?;
-        validate(json)
+            .map(Parsed)
+            .map_err(json_problem)
     }
 }
 
-impl<T, S> FromRequest<S> for Valid<Form<T>>
+impl<T, S> FromRequest<S> for Parsed<Form<T>>
 where
-    T: DeserializeOwned + Validate,
-    T::Context: Default,
+    T: DeserializeOwned,
     S: Send + Sync,
 {
     type Rejection = Problem;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Problem> {
-        let form = Form::<T>::from_request(request, state)
+        Form::from_request(request, state)
             .await
-            .map_err(form_problem)?;
-        validate(form)
+            .map(Parsed)
+            .map_err(form_problem)
     }
 }
 
-impl<T, S> FromRequestParts<S> for Valid<Query<T>>
+impl<T, S> FromRequestParts<S> for Parsed<Query<T>>
 where
-    T: DeserializeOwned + Validate,
-    T::Context: Default,
+    T: DeserializeOwned,
     S: Send + Sync,
 {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
-        let query =
-            Query::<T>::from_request_parts(parts, state)
-                .await
-                .map_err(|_: QueryRejection| {
-                    Problem::bad_request(
-                        "The query string does not match what this resource expects.",
-                    )
-                })?;
-        validate(query)
+        Query::from_request_parts(parts, state)
+            .await
+            .map(Parsed)
+            .map_err(|_: QueryRejection| {
+                Problem::bad_request("The query string does not match what this resource expects.")
+            })
     }
 }
 
-impl<T, S> FromRequestParts<S> for Valid<Path<T>>
+impl<T, S> FromRequestParts<S> for Parsed<Path<T>>
 where
-    T: DeserializeOwned + Validate + Send,
-    T::Context: Default,
+    T: DeserializeOwned + Send,
     S: Send + Sync,
 {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
-        let path = Path::<T>::from_request_parts(parts, state)
+        Path::from_request_parts(parts, state)
             .await
+            .map(Parsed)
             .map_err(|rejection: PathRejection| match rejection.status() {
                 StatusCode::INTERNAL_SERVER_ERROR => {
                     tracing::error!(target: "secure_api", %rejection, "path extraction misconfigured");
                     Problem::internal()
                 }
                 _ => Problem::bad_request("The URL path does not match what this resource expects."),
-            })?;
-        validate(path)
+            })
     }
 }
+
+/// `Valid<E>` extracts through `Parsed<E>`, then validates.
+macro_rules! valid_through_parsed {
+    ($($extractor:ident: $trait:ident :: $method:ident($input:ty)),* $(,)?) => {$(
+        impl<T, S> $trait<S> for Valid<$extractor<T>>
+        where
+            Parsed<$extractor<T>>: $trait<S, Rejection = Problem>,
+            T: Validate,
+            T::Context: Default,
+            S: Send + Sync,
+        {
+            type Rejection = Problem;
+
+            async fn $method(input: $input, state: &S) -> Result<Self, Problem> {
+                let Parsed(extracted) = Parsed::<$extractor<T>>::$method(input, state).await?;
+                validate(extracted)
+            }
+        }
+    )*};
+}
+valid_through_parsed!(
+    Json: FromRequest::from_request(Request),
+    Form: FromRequest::from_request(Request),
+    Query: FromRequestParts::from_request_parts(&mut Parts),
+    Path: FromRequestParts::from_request_parts(&mut Parts),
+);
 
 /// Maps axum's JSON rejections to problems; serde's message is not passed on, since it can
 /// name the server's types.

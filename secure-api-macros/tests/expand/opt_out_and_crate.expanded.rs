@@ -9,7 +9,9 @@ impl ::my_api::security::__private::Policy for __secure_policy_upload {
 }
 async fn upload(
     _: ::my_api::security::__private::Guard<__secure_policy_upload>,
-    Json(blob): Json<serde_json::Value>,
+    ::my_api::security::__private::Parsed(
+        Json(blob),
+    ): ::my_api::security::__private::Parsed<Json<serde_json::Value>>,
 ) -> StatusCode {
     store(blob).await
 }

@@ -13,7 +13,9 @@ impl ::secure_api::__private::Policy for __secure_policy_report {
 pub(crate) async fn report<T>(
     _: ::secure_api::__private::Guard<__secure_policy_report>,
     user: AuthUser,
-    Path(id): Path<u64>,
+    ::secure_api::__private::Parsed(
+        Path(id),
+    ): ::secure_api::__private::Parsed<Path<u64>>,
     ::secure_api::__private::Valid(
         Query(range),
     ): ::secure_api::__private::Valid<Query<DateRange>>,

@@ -1,0 +1,147 @@
+//! What the integration tests share: generated keys, a server on a loopback port, a client,
+//! and a way to sign tokens exactly as an attacker or an identity provider would.
+#![allow(dead_code, unreachable_pub)] // each test binary uses its own part of this module
+
+use axum::Router;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use secure_api::{Key, Secret, Security};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub const ISSUER: &str = "https://issuer.test";
+pub const AUDIENCE: &str = "secure-api-tests";
+
+/// An HMAC secret fresh from the generator, handed to `Security` the only way it accepts one:
+/// through a secret file. The test keeps the bytes to sign (and forge) tokens with.
+pub struct HmacKey {
+    pub bytes: Vec<u8>,
+    file: tempfile::NamedTempFile,
+}
+
+impl HmacKey {
+    pub fn generate() -> Self {
+        let mut bytes = vec![0u8; 64];
+        rand::Fill::fill(&mut bytes[..], &mut rand::rng());
+        // A trailing newline would be trimmed by Secret::from_file; keep the bytes honest.
+        while bytes.last() == Some(&b'\n') {
+            bytes.pop();
+            bytes.push(b'x');
+        }
+        let file = tempfile::NamedTempFile::new().expect("temp file");
+        std::fs::write(file.path(), &bytes).expect("write secret");
+        Self { bytes, file }
+    }
+
+    pub fn key(&self) -> Key {
+        Key::hmac(
+            Algorithm::HS256,
+            Secret::from_file(self.file.path()).expect("secret file"),
+        )
+        .expect("64 bytes suffice for HS256")
+    }
+
+    pub fn encoding(&self) -> EncodingKey {
+        EncodingKey::from_secret(&self.bytes)
+    }
+}
+
+/// A `Security` for HS256 with the test issuer and audience.
+pub fn hs256_security(key: &HmacKey) -> Security {
+    Security::builder()
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .key(key.key())
+        .build()
+        .expect("valid configuration")
+}
+
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs() as i64
+}
+
+/// Claims an honest issuer would put in a 5-minute access token.
+pub fn claims(subject: &str, roles: &[&str], scope: &str) -> Value {
+    json!({
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": subject,
+        "iat": now(),
+        "nbf": now(),
+        "exp": now() + 300,
+        "roles": roles,
+        "scope": scope,
+    })
+}
+
+pub fn sign(claims: &Value, algorithm: Algorithm, key: &EncodingKey, kid: Option<&str>) -> String {
+    let mut header = Header::new(algorithm);
+    header.kid = kid.map(str::to_owned);
+    jsonwebtoken::encode(&header, claims, key).expect("signing")
+}
+
+/// Serves `router` on a free loopback port with the client address available to guards.
+pub async fn serve(router: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let address = listener.local_addr().expect("local address");
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .expect("server");
+    });
+    address
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .expect("client")
+}
+
+/// Status, headers and JSON body of a response, for assertions.
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub async fn from(response: reqwest::Response) -> Self {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("body");
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Self {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .map(|value| value.to_str().expect("ascii header"))
+            .unwrap_or_else(|| panic!("no {name} header in {:?}", self.headers))
+    }
+
+    /// Asserts an RFC 9457 problem with this status.
+    pub fn assert_problem(&self, status: u16) {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        assert_eq!(self.header("content-type"), "application/problem+json");
+        assert_eq!(self.body["status"], status);
+        assert_eq!(self.body["type"], "about:blank");
+        assert!(self.body["title"].is_string());
+        assert!(self.body["detail"].is_string());
+    }
+}

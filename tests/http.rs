@@ -1,0 +1,411 @@
+//! Every problem the guard and the validated extractors answer, through real HTTP on
+//! loopback: status, headers and body.
+
+mod common;
+
+use axum::extract::{DefaultBodyLimit, Path, Query};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use common::{Answer, HmacKey, claims, client, serve, sign};
+use jsonwebtoken::Algorithm;
+use secure_api::{AuthUser, Security, secure};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+#[derive(Debug, Deserialize, garde::Validate)]
+struct NewUser {
+    #[garde(length(min = 3, max = 32))]
+    name: String,
+    #[garde(email)]
+    email: String,
+}
+
+#[derive(Debug, Deserialize, garde::Validate)]
+struct Search {
+    #[garde(length(min = 1, max = 50))]
+    q: String,
+    #[garde(range(min = 1, max = 100))]
+    limit: u32,
+}
+
+#[secure(role = "admin", rate = "100/15m", validate)]
+async fn create_user(user: AuthUser, Json(body): Json<NewUser>) -> (StatusCode, Json<Value>) {
+    let created = json!({ "name": body.name, "email": body.email, "by": user.subject() });
+    (StatusCode::CREATED, Json(created))
+}
+
+#[secure(public, rate = "5/1m")]
+async fn health() -> &'static str {
+    "ok"
+}
+
+#[secure(scope = "reports:read", rate = "1000/1m")]
+async fn reports(user: AuthUser) -> String {
+    format!("reports for {}", user.subject())
+}
+
+#[secure(any_role("admin", "auditor"), rate = "1000/1m")]
+async fn audit_log() -> &'static str {
+    "log"
+}
+
+#[secure(rate = "1000/1m", validate)]
+async fn search(Query(search): Query<Search>, Path(page): Path<u32>) -> String {
+    format!("{} x{} page {page}", search.q, search.limit)
+}
+
+#[secure(rate = "100/15m")]
+async fn limited(user: AuthUser) -> String {
+    user.subject().to_owned()
+}
+
+#[secure(rate = "3/1s")]
+async fn quick() -> &'static str {
+    "ok"
+}
+
+struct App {
+    address: SocketAddr,
+    key: HmacKey,
+    http: reqwest::Client,
+}
+
+impl App {
+    async fn start() -> Self {
+        Self::start_with(|builder| builder).await
+    }
+
+    async fn start_with(
+        configure: impl FnOnce(secure_api::SecurityBuilder) -> secure_api::SecurityBuilder,
+    ) -> Self {
+        let key = HmacKey::generate();
+        let security = configure(
+            Security::builder()
+                .issuer(common::ISSUER)
+                .audience(common::AUDIENCE)
+                .key(key.key()),
+        )
+        .build()
+        .expect("configuration");
+        let router = Router::new()
+            .route("/users", post(create_user))
+            .route("/health", get(health))
+            .route("/reports", get(reports))
+            .route("/audit", get(audit_log))
+            .route("/search/{page}", get(search))
+            .route("/limited", get(limited))
+            .route("/quick", get(quick))
+            .layer(DefaultBodyLimit::max(4096))
+            .with_state(security);
+        Self {
+            address: serve(router).await,
+            key,
+            http: client(),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    fn token(&self, subject: &str, roles: &[&str], scope: &str) -> String {
+        sign(
+            &claims(subject, roles, scope),
+            Algorithm::HS256,
+            &self.key.encoding(),
+            None,
+        )
+    }
+
+    async fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        let mut request = self.http.get(self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        Answer::from(request.send().await.expect("request")).await
+    }
+
+    async fn post_json(&self, path: &str, token: Option<&str>, body: &str) -> Answer {
+        let mut request = self
+            .http
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        Answer::from(request.send().await.expect("request")).await
+    }
+}
+
+#[tokio::test]
+async fn admin_creates_a_user() {
+    let app = App::start().await;
+    let token = app.token("alice", &["admin"], "");
+    let answer = app
+        .post_json(
+            "/users",
+            Some(&token),
+            r#"{"name":"bob","email":"bob@example.org"}"#,
+        )
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    assert_eq!(answer.body["by"], "alice");
+}
+
+#[tokio::test]
+async fn missing_token_is_401_with_a_plain_bearer_challenge() {
+    let app = App::start().await;
+    let answer = app.get("/reports", None).await;
+    answer.assert_problem(401);
+    assert_eq!(answer.header("www-authenticate"), "Bearer");
+    assert_eq!(answer.header("cache-control"), "no-store");
+    // Another scheme is no bearer token either.
+    let basic = Answer::from(
+        app.http
+            .get(app.url("/reports"))
+            .basic_auth("alice", Some("pw"))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    basic.assert_problem(401);
+    assert_eq!(basic.header("www-authenticate"), "Bearer");
+}
+
+#[tokio::test]
+async fn invalid_tokens_get_one_identical_answer() {
+    let app = App::start().await;
+    let good = app.token("alice", &["admin"], "reports:read");
+    let mut expired_claims = claims("alice", &["admin"], "reports:read");
+    expired_claims["exp"] = json!(common::now() - 3600);
+    let expired = sign(&expired_claims, Algorithm::HS256, &app.key.encoding(), None);
+    let mut tampered = good.clone();
+    tampered.insert(good.find('.').expect("dot") + 3, 'x');
+    let mut answers = Vec::new();
+    for token in ["garbage", "a.b.c", expired.as_str(), tampered.as_str()] {
+        let answer = app.get("/reports", Some(token)).await;
+        answer.assert_problem(401);
+        assert_eq!(
+            answer.header("www-authenticate"),
+            "Bearer error=\"invalid_token\""
+        );
+        answers.push(answer.body);
+    }
+    assert!(
+        answers.windows(2).all(|pair| pair[0] == pair[1]),
+        "{answers:#?}"
+    );
+}
+
+#[tokio::test]
+async fn missing_role_or_scope_is_403_insufficient_scope() {
+    let app = App::start().await;
+    let viewer = app.token("victor", &["viewer"], "reports:write");
+    for answer in [
+        app.post_json(
+            "/users",
+            Some(&viewer),
+            r#"{"name":"bob","email":"bob@example.org"}"#,
+        )
+        .await,
+        app.get("/reports", Some(&viewer)).await,
+        app.get("/audit", Some(&viewer)).await,
+    ] {
+        answer.assert_problem(403);
+        assert_eq!(
+            answer.header("www-authenticate"),
+            "Bearer error=\"insufficient_scope\""
+        );
+    }
+    let auditor = app.token("ada", &["auditor"], "reports:read reports:write");
+    assert_eq!(app.get("/audit", Some(&auditor)).await.status, 200);
+    assert_eq!(app.get("/reports", Some(&auditor)).await.status, 200);
+}
+
+#[tokio::test]
+async fn invalid_fields_are_422_with_one_entry_each() {
+    let app = App::start().await;
+    let token = app.token("alice", &["admin"], "");
+    let answer = app
+        .post_json("/users", Some(&token), r#"{"name":"x","email":"nope"}"#)
+        .await;
+    answer.assert_problem(422);
+    let mut pointers: Vec<&str> = answer.body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|error| error["pointer"].as_str().expect("pointer"))
+        .collect();
+    pointers.sort();
+    assert_eq!(pointers, ["#/email", "#/name"]);
+
+    let search = app.get("/search/2?q=&limit=500", Some(&token)).await;
+    search.assert_problem(422);
+    assert_eq!(search.body["errors"].as_array().expect("errors").len(), 2);
+    assert_eq!(
+        app.get("/search/2?q=rust&limit=5", Some(&token)).await.body,
+        "rust x5 page 2"
+    );
+}
+
+#[tokio::test]
+async fn malformed_input_is_400_wrong_type_415_and_oversized_413() {
+    let app = App::start().await;
+    let token = app.token("alice", &["admin"], "");
+    app.post_json("/users", Some(&token), r#"{"name": "bob""#)
+        .await
+        .assert_problem(400);
+    // Well-formed JSON of the wrong shape names no server type.
+    let shape = app.post_json("/users", Some(&token), "[1, 2]").await;
+    shape.assert_problem(422);
+    assert!(
+        !shape.body.to_string().contains("NewUser"),
+        "{}",
+        shape.body
+    );
+    let text = Answer::from(
+        app.http
+            .post(app.url("/users"))
+            .bearer_auth(&token)
+            .header("content-type", "text/plain")
+            .body(r#"{"name":"bob","email":"bob@example.org"}"#)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    text.assert_problem(415);
+    let huge = format!(r#"{{"name":"{}","email":"a@b.c"}}"#, "x".repeat(10_000));
+    app.post_json("/users", Some(&token), &huge)
+        .await
+        .assert_problem(413);
+    app.get("/search/notanumber?q=a&limit=1", Some(&token))
+        .await
+        .assert_problem(400);
+    app.get("/search/1?q=a&limit=many", Some(&token))
+        .await
+        .assert_problem(400);
+}
+
+#[tokio::test]
+async fn authentication_is_decided_before_the_body_is_read() {
+    let app = App::start().await;
+    // A bad body without a token: the guard answers first, so 401 rather than 400/422.
+    for body in [r#"{"name":"x"}"#, "{not json", ""] {
+        app.post_json("/users", None, body)
+            .await
+            .assert_problem(401);
+    }
+    let viewer = app.token("victor", &["viewer"], "");
+    app.post_json("/users", Some(&viewer), "{not json")
+        .await
+        .assert_problem(403);
+}
+
+#[tokio::test]
+async fn throttled_requests_get_429_with_retry_after_and_ratelimit_fields() {
+    let app = App::start().await;
+    for _ in 0..5 {
+        assert_eq!(app.get("/health", None).await.status, 200);
+    }
+    let answer = app.get("/health", None).await;
+    answer.assert_problem(429);
+    // 5/1m refills one request every 12 s.
+    let retry_after: u64 = answer.header("retry-after").parse().expect("seconds");
+    assert!((1..=12).contains(&retry_after), "{retry_after}");
+    assert_eq!(answer.header("ratelimit-policy"), "\"ip\";q=5;w=60");
+    let current = answer.header("ratelimit");
+    assert!(current.starts_with("\"ip\";r=0;t="), "{current}");
+}
+
+/// `"3/1s"`: three at once, then one more every 333 ms.
+#[tokio::test]
+async fn a_rate_is_a_burst_that_refills_continuously() {
+    let app = App::start().await;
+    let token = app.token("alice", &[], "");
+    for _ in 0..3 {
+        assert_eq!(app.get("/quick", Some(&token)).await.status, 200);
+    }
+    assert_eq!(app.get("/quick", Some(&token)).await.status, 429);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(app.get("/quick", Some(&token)).await.status, 200);
+    assert_eq!(app.get("/quick", Some(&token)).await.status, 429);
+    // Another user has a budget of their own.
+    let other = app.token("bob", &[], "");
+    assert_eq!(app.get("/quick", Some(&other)).await.status, 200);
+}
+
+#[tokio::test]
+async fn exactly_the_limit_is_admitted_under_concurrency() {
+    let app = App::start().await;
+    let token = app.token("alice", &[], "");
+    let requests = (0..200).map(|_| {
+        let request = app.http.get(app.url("/limited")).bearer_auth(&token);
+        async move { request.send().await.expect("request").status().as_u16() }
+    });
+    let statuses = futures_join_all(requests).await;
+    let admitted = statuses.iter().filter(|status| **status == 200).count();
+    let throttled = statuses.iter().filter(|status| **status == 429).count();
+    assert_eq!((admitted, throttled), (100, 100));
+}
+
+async fn futures_join_all<F: std::future::Future<Output = u16> + Send + 'static>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<u16> {
+    let tasks: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut results = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        results.push(task.await.expect("task"));
+    }
+    results
+}
+
+#[tokio::test]
+async fn repeated_bad_tokens_are_throttled_before_verification() {
+    let app = App::start_with(|builder| builder.failed_auth_rate(3, Duration::from_secs(60))).await;
+    for _ in 0..3 {
+        app.get("/reports", Some("forged.token.here"))
+            .await
+            .assert_problem(401);
+    }
+    let blocked = app.get("/reports", Some("forged.token.here")).await;
+    blocked.assert_problem(429);
+    assert!(
+        blocked
+            .header("retry-after")
+            .parse::<u64>()
+            .expect("seconds")
+            >= 1
+    );
+    // While blocked, even a valid token from that address waits.
+    let good = app.token("alice", &[], "reports:read");
+    app.get("/reports", Some(&good)).await.assert_problem(429);
+}
+
+#[tokio::test]
+async fn a_router_served_without_connect_info_fails_closed() {
+    let key = HmacKey::generate();
+    let router = Router::new()
+        .route("/health", get(health))
+        .with_state(common::hs256_security(&key));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let answer = Answer::from(
+        client()
+            .get(format!("http://{address}/health"))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    answer.assert_problem(500);
+    assert!(!answer.body.to_string().contains("connect_info"));
+}
