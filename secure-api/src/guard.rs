@@ -170,24 +170,24 @@ impl Security {
         };
         let identity = Arc::new(identity);
         let audit = Audit {
-            subject: Some(&identity.subject),
+            subject: Some(identity.subject()),
             ..audit
         };
 
         let rate = spec.rate.unwrap_or(self.inner.default_rate);
         let subject = match rate.key {
-            RateKey::User => Subject::User(identity.subject.as_str().into()),
+            RateKey::User => Subject::User(identity.subject().into()),
             RateKey::Ip => client_subject,
             RateKey::Global => Subject::Global,
         };
         self.limit(bucket, rate, &subject, &audit, "rate_limit")
             .await?;
 
-        if !spec.roles.is_met_by(&identity.roles) {
+        if !spec.roles.is_met_by(identity.roles()) {
             audit.deny("missing_role");
             return Err(Problem::insufficient_scope());
         }
-        if !spec.scopes.is_met_by(&identity.scopes) {
+        if !spec.scopes.is_met_by(identity.scopes()) {
             audit.deny("missing_scope");
             return Err(Problem::insufficient_scope());
         }
@@ -327,31 +327,11 @@ fn scheme_only(value: &HeaderValue) -> Bearer<'static> {
 #[derive(Debug, Clone)]
 pub struct AuthUser(Arc<Identity>);
 
-impl AuthUser {
-    /// The `sub` claim.
-    pub fn subject(&self) -> &str {
-        &self.0.subject
-    }
+impl std::ops::Deref for AuthUser {
+    type Target = Identity;
 
-    /// The `roles` claim.
-    pub fn roles(&self) -> &[String] {
-        &self.0.roles
-    }
-
-    /// The `scope` claim, split on white space.
-    pub fn scopes(&self) -> &[String] {
-        &self.0.scopes
-    }
-
-    /// Whether the token carries `role`.
-    pub fn has_role(&self, role: &str) -> bool {
-        self.0.roles.iter().any(|held| held == role)
-    }
-
-    /// One claim, deserialized; `None` when it is absent or of another type.
-    pub fn claim<T: DeserializeOwned>(&self, name: &str) -> Option<T> {
-        let value = self.0.claims.get(name)?;
-        T::deserialize(value).ok()
+    fn deref(&self) -> &Identity {
+        &self.0
     }
 }
 
@@ -407,7 +387,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
         let user = <AuthUser as FromRequestParts<S>>::from_request_parts(parts, state).await?;
-        let claims = serde_json::Value::Object(user.0.claims.clone());
+        let claims = serde_json::Value::Object(user.claims().clone());
         T::deserialize(claims).map(Claims).map_err(|_| {
             tracing::warn!(
                 target: "secure_api::audit",

@@ -265,10 +265,42 @@ impl TokenRejection {
 /// The identity a verified token proves; handlers receive it as [`crate::AuthUser`].
 #[derive(Debug, Clone)]
 pub struct Identity {
-    pub(crate) subject: String,
-    pub(crate) roles: Vec<String>,
-    pub(crate) scopes: Vec<String>,
-    pub(crate) claims: Map<String, Value>,
+    subject: String,
+    roles: Vec<String>,
+    scopes: Vec<String>,
+    claims: Map<String, Value>,
+}
+
+impl Identity {
+    /// The `sub` claim.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// The `roles` claim.
+    pub fn roles(&self) -> &[String] {
+        &self.roles
+    }
+
+    /// The `scope` claim, split on white space.
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+
+    /// Whether the token carries `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|held| held == role)
+    }
+
+    /// One claim, deserialized; `None` when it is absent or of another type.
+    pub fn claim<T: serde::de::DeserializeOwned>(&self, name: &str) -> Option<T> {
+        T::deserialize(self.claims.get(name)?).ok()
+    }
+
+    /// Every claim of the verified token.
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.claims
+    }
 }
 
 /// The application-wide security configuration. Put it in the router's state (directly or
@@ -796,8 +828,8 @@ mod tests {
             )
             .expect("token");
         let identity = security.verify(&token).expect("valid");
-        assert_eq!(identity.subject, "alice");
-        assert_eq!(identity.roles, ["admin"]);
-        assert_eq!(identity.scopes, ["users:read", "users:write"]);
+        assert_eq!(identity.subject(), "alice");
+        assert_eq!(identity.roles(), ["admin"]);
+        assert_eq!(identity.scopes(), ["users:read", "users:write"]);
     }
 }

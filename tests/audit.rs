@@ -1,0 +1,153 @@
+//! Every allow, deny and throttle is an audit event with who, what and why, and no event
+//! ever carries a token or a secret.
+
+mod common;
+
+use axum::Router;
+use axum::routing::get;
+use common::{HmacKey, claims, client, serve, sign};
+use jsonwebtoken::Algorithm;
+use secure_api::{AuthUser, secure};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use tracing::field::{Field, Visit};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+
+type Event = BTreeMap<String, String>;
+
+/// Records each event's target and fields as text.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<Event>>>);
+
+struct Fields<'a>(&'a mut Event);
+
+impl Visit for Fields<'_> {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.0.insert(field.name().to_owned(), format!("{value:?}"));
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.insert(field.name().to_owned(), value.to_owned());
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        let mut fields = Event::new();
+        fields.insert("target".into(), event.metadata().target().to_owned());
+        event.record(&mut Fields(&mut fields));
+        self.0.lock().expect("capture lock").push(fields);
+    }
+}
+
+#[secure(role = "admin", rate = "2/1m")]
+async fn admin_only(user: AuthUser) -> String {
+    user.subject().to_owned()
+}
+
+#[secure(public, rate = "100/1m")]
+async fn open() -> &'static str {
+    "ok"
+}
+
+#[tokio::test]
+async fn audit_events_name_the_decision_and_never_the_token() {
+    let capture = Capture::default();
+    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(capture.clone()))
+        .expect("only subscriber of this test binary");
+
+    let key = HmacKey::generate();
+    let security = common::hs256_security(&key);
+    let address = serve(
+        Router::new()
+            .route("/admin", get(admin_only))
+            .route("/open", get(open))
+            .with_state(security.clone()),
+    )
+    .await;
+    let http = client();
+    let url = |path: &str| format!("http://{address}{path}");
+    let admin = sign(
+        &claims("alice", &["admin"], ""),
+        Algorithm::HS256,
+        &key.encoding(),
+        None,
+    );
+    let viewer = sign(
+        &claims("victor", &["viewer"], ""),
+        Algorithm::HS256,
+        &key.encoding(),
+        None,
+    );
+    let mut forged = admin.clone();
+    forged.push('x');
+
+    let mut statuses = Vec::new();
+    for (path, token) in [
+        ("/open", None),
+        ("/admin", Some(&admin)),
+        ("/admin", None),
+        ("/admin", Some(&forged)),
+        ("/admin", Some(&viewer)),
+        ("/admin", Some(&admin)),
+        ("/admin", Some(&admin)),
+    ] {
+        let mut request = http.get(url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        statuses.push(request.send().await.expect("request").status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 401, 401, 403, 200, 429]);
+
+    let events: Vec<Event> = capture
+        .0
+        .lock()
+        .expect("capture lock")
+        .iter()
+        .filter(|event| event["target"] == "secure_api::audit")
+        .cloned()
+        .collect();
+    let summary: Vec<(&str, &str, &str, &str)> = events
+        .iter()
+        .map(|event| {
+            (
+                event["outcome"].as_str(),
+                event.get("reason").map_or("", String::as_str),
+                event["handler"].as_str(),
+                event["subject"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("allow", "", "open", "-"),
+            ("allow", "", "admin_only", "alice"),
+            ("deny", "missing_token", "admin_only", "-"),
+            ("deny", "bad_signature", "admin_only", "-"),
+            ("deny", "missing_role", "admin_only", "victor"),
+            ("allow", "", "admin_only", "alice"),
+            ("throttle", "rate_limit", "admin_only", "alice"),
+        ]
+    );
+    for event in &events {
+        assert_eq!(event["method"], "GET");
+        assert!(
+            event["route"] == "/admin" || event["route"] == "/open",
+            "{event:?}"
+        );
+        assert_eq!(event["client_ip"], "127.0.0.1");
+    }
+
+    // Nothing logged anywhere — audit or not — holds a token, a signature or the secret.
+    let everything = format!("{:?} {security:?}", capture.0.lock().expect("capture lock"));
+    let secret_text = String::from_utf8_lossy(&key.bytes).into_owned();
+    for token in [&admin, &viewer, &forged] {
+        let signature = token.rsplit('.').next().expect("signature");
+        assert!(!everything.contains(token.as_str()));
+        assert!(!everything.contains(signature));
+    }
+    assert!(!everything.contains(&secret_text));
+    assert!(!everything.contains(&format!("{:?}", key.bytes)));
+}
