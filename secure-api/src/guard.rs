@@ -192,7 +192,6 @@ impl Security {
             return Err(Problem::insufficient_scope());
         }
         audit.allow();
-        drop(audit);
         parts.extensions.insert(AuthUser(identity));
         Ok(())
     }

@@ -11,7 +11,10 @@ use std::borrow::Cow;
 /// Its text never carries internals: what went wrong in detail goes to the audit log, the
 /// client gets a stable, generic explanation. Handlers may return it too.
 #[derive(Debug, Clone)]
-pub struct Problem {
+pub struct Problem(Box<Fields>);
+
+#[derive(Debug, Clone)]
+struct Fields {
     status: StatusCode,
     detail: Cow<'static, str>,
     errors: Vec<FieldError>,
@@ -45,12 +48,12 @@ const WWW_AUTHENTICATE_INSUFFICIENT: &str = "Bearer error=\"insufficient_scope\"
 impl Problem {
     /// A problem with this status and a client-facing explanation.
     pub fn new(status: StatusCode, detail: impl Into<Cow<'static, str>>) -> Self {
-        Self {
+        Self(Box::new(Fields {
             status,
             detail: detail.into(),
             errors: Vec::new(),
             headers: HeaderMap::new(),
-        }
+        }))
     }
 
     /// 401 for a request that carried no bearer token.
@@ -87,19 +90,18 @@ impl Problem {
             StatusCode::TOO_MANY_REQUESTS,
             "Too many requests; retry after the number of seconds in Retry-After.",
         );
-        decision.write_headers(&mut problem.headers);
+        decision.write_headers(&mut problem.0.headers);
         problem
     }
 
     /// 422 listing each invalid field.
     pub fn unprocessable(errors: Vec<FieldError>) -> Self {
-        Self {
-            errors,
-            ..Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "The request input failed validation; see `errors`.",
-            )
-        }
+        let mut problem = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The request input failed validation; see `errors`.",
+        );
+        problem.0.errors = errors;
+        problem
     }
 
     /// 400 for input that could not be parsed at all.
@@ -142,29 +144,29 @@ impl Problem {
 
     /// Adds a response header.
     pub fn with_header(mut self, name: HeaderName, value: &'static str) -> Self {
-        self.headers.insert(name, HeaderValue::from_static(value));
+        self.0.headers.insert(name, HeaderValue::from_static(value));
         self
     }
 
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
-        self.status
+        self.0.status
     }
 
     /// The client-facing explanation.
     pub fn detail(&self) -> &str {
-        &self.detail
+        &self.0.detail
     }
 
     /// The invalid fields of a 422 problem.
     pub fn errors(&self) -> &[FieldError] {
-        &self.errors
+        &self.0.errors
     }
 }
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.status, self.detail)
+        write!(f, "{}: {}", self.0.status, self.0.detail)
     }
 }
 
@@ -172,27 +174,33 @@ impl std::error::Error for Problem {}
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
+        let Fields {
+            status,
+            detail,
+            errors,
+            headers,
+        } = *self.0;
         let body = Body {
             kind: "about:blank",
-            title: self.status.canonical_reason().unwrap_or("Error"),
-            status: self.status.as_u16(),
-            detail: &self.detail,
-            errors: &self.errors,
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: status.as_u16(),
+            detail: &detail,
+            errors: &errors,
         };
         let body = match serde_json::to_vec(&body) {
             Ok(body) => body,
             // A struct of strings always serializes; this arm only keeps the type honest.
             Err(_) => b"{\"type\":\"about:blank\",\"status\":500}".to_vec(),
         };
-        let mut response = (self.status, body).into_response();
-        let headers = response.headers_mut();
-        headers.insert(
+        let mut response = (status, body).into_response();
+        let response_headers = response.headers_mut();
+        response_headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
         // Problems about credentials must never be served from a cache.
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        headers.extend(self.headers);
+        response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response_headers.extend(headers);
         response
     }
 }
