@@ -409,3 +409,118 @@ async fn a_router_served_without_connect_info_fails_closed() {
     answer.assert_problem(500);
     assert!(!answer.body.to_string().contains("connect_info"));
 }
+
+#[tokio::test]
+async fn forwarded_for_counts_only_through_trusted_proxies() {
+    // Without trusted proxies a client cannot escape its budget by inventing addresses.
+    let direct = App::start().await;
+    for n in 0..5 {
+        let answer = direct
+            .http
+            .get(direct.url("/health"))
+            .header("x-forwarded-for", format!("203.0.113.{n}"))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(answer.status(), 200);
+    }
+    let sixth = direct
+        .http
+        .get(direct.url("/health"))
+        .header("x-forwarded-for", "203.0.113.99")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(sixth.status(), 429);
+
+    // Behind a trusted proxy (here: the loopback peer), each forwarded client has its own.
+    let proxied = App::start_with(|builder| {
+        builder.trusted_proxies(secure_api::TrustedProxies::parse("127.0.0.1").expect("list"))
+    })
+    .await;
+    for n in 0..10 {
+        let answer = proxied
+            .http
+            .get(proxied.url("/health"))
+            .header("x-forwarded-for", format!("6.6.6.6, 203.0.113.{n}"))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(answer.status(), 200, "client {n}");
+    }
+    for _ in 0..5 {
+        proxied
+            .http
+            .get(proxied.url("/health"))
+            .header("x-forwarded-for", "2001:db8::1")
+            .send()
+            .await
+            .expect("request");
+    }
+    // Another address in the same IPv6 /64 shares that budget.
+    let same_network = proxied
+        .http
+        .get(proxied.url("/health"))
+        .header("x-forwarded-for", "2001:db8::ffff:2")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(same_network.status(), 429);
+}
+
+/// A store that cannot be reached — what a Redis outage looks like to the guard.
+struct UnreachableStore;
+
+impl secure_api::RateLimitStore for UnreachableStore {
+    fn check<'a>(
+        &'a self,
+        _: &'a secure_api::Bucket,
+        _: &'a secure_api::Subject,
+    ) -> secure_api::BoxFuture<'a, Result<secure_api::RateDecision, secure_api::StoreUnavailable>>
+    {
+        Box::pin(async { Err(secure_api::StoreUnavailable("connection refused".into())) })
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_limit_store_fails_closed() {
+    let app = App::start_with(|builder| builder.rate_limit_store(UnreachableStore)).await;
+    let answer = app.get("/health", None).await;
+    answer.assert_problem(503);
+    assert!(!answer.body.to_string().contains("connection refused"));
+    let token = app.token("alice", &["admin"], "reports:read");
+    app.get("/reports", Some(&token)).await.assert_problem(503);
+}
+
+#[derive(Deserialize)]
+struct TenantClaims {
+    tenant: String,
+}
+
+#[secure(rate = "100/1m")]
+async fn tenant(secure_api::Claims(claims): secure_api::Claims<TenantClaims>) -> String {
+    claims.tenant
+}
+
+#[tokio::test]
+async fn handlers_read_their_own_claims_from_the_verified_token() {
+    let key = HmacKey::generate();
+    let address = serve(
+        Router::new()
+            .route("/tenant", get(tenant))
+            .with_state(common::hs256_security(&key)),
+    )
+    .await;
+    let mut with_tenant = claims("alice", &[], "");
+    with_tenant["tenant"] = json!("acme");
+    let http = client();
+    let call = |claims: Value| {
+        let token = sign(&claims, Algorithm::HS256, &key.encoding(), None);
+        let request = http
+            .get(format!("http://{address}/tenant"))
+            .bearer_auth(token);
+        async move { Answer::from(request.send().await.expect("request")).await }
+    };
+    assert_eq!(call(with_tenant).await.body, "acme");
+    call(claims("alice", &[], "")).await.assert_problem(401);
+}
