@@ -4,8 +4,9 @@
 use darling::ast::NestedMeta;
 use darling::util::{Flag, SpannedValue};
 use darling::{Error, FromMeta};
-use proc_macro2::TokenStream;
-use syn::LitStr;
+use proc_macro2::{Span, TokenStream};
+use std::marker::PhantomData;
+use syn::{LitStr, Meta};
 
 /// Every argument `#[secure]` accepts, in the order the documentation lists them.
 pub(crate) const ARGUMENTS: &[&str] = &[
@@ -27,18 +28,35 @@ pub(crate) const ARGUMENTS: &[&str] = &[
 #[derive(Debug, FromMeta)]
 pub(crate) struct SecureArgs {
     pub(crate) public: Flag,
-    pub(crate) role: Option<SpannedValue<Name>>,
-    pub(crate) any_role: Option<SpannedValue<NameList>>,
-    pub(crate) all_roles: Option<SpannedValue<NameList>>,
-    pub(crate) scope: Option<SpannedValue<Name>>,
-    pub(crate) any_scope: Option<SpannedValue<NameList>>,
-    pub(crate) all_scopes: Option<SpannedValue<NameList>>,
+    pub(crate) role: Option<SpannedValue<Name<Role>>>,
+    pub(crate) any_role: Option<SpannedValue<NameList<Role>>>,
+    pub(crate) all_roles: Option<SpannedValue<NameList<Role>>>,
+    pub(crate) scope: Option<SpannedValue<Name<Scope>>>,
+    pub(crate) any_scope: Option<SpannedValue<NameList<Scope>>>,
+    pub(crate) all_scopes: Option<SpannedValue<NameList<Scope>>>,
     pub(crate) rate: Option<SpannedValue<Rate>>,
     pub(crate) rate_key: Option<SpannedValue<RateKey>>,
     pub(crate) validate: Flag,
     pub(crate) skip_validation: Option<SpannedValue<Reason>>,
     #[darling(rename = "crate")]
     pub(crate) krate: Option<syn::Path>,
+    /// Where each argument's name was written, for errors about the argument as a whole.
+    #[darling(skip)]
+    pub(crate) names: ArgumentNames,
+}
+
+/// The span of each argument's name (`role` in `role = "admin"`), in the order written.
+#[derive(Debug, Default)]
+pub(crate) struct ArgumentNames(Vec<(String, Span)>);
+
+impl ArgumentNames {
+    /// The span of `name` as written, or `fallback` if it was not (which the callers rule out).
+    pub(crate) fn span(&self, name: &str, fallback: Span) -> Span {
+        self.0
+            .iter()
+            .find_map(|(written, span)| (written == name).then_some(*span))
+            .unwrap_or(fallback)
+    }
 }
 
 impl SecureArgs {
@@ -46,39 +64,57 @@ impl SecureArgs {
     pub(crate) fn parse(args: TokenStream) -> darling::Result<Self> {
         let items = NestedMeta::parse_meta_list(args)?;
         let mut errors = Error::accumulator();
-        // darling's own message for an unknown argument only suggests a near miss; ours lists
-        // every valid argument, and drops the item so darling does not report it twice.
+        let mut names = ArgumentNames::default();
+        // Items with a mistake that darling would word less precisely are reported here and
+        // dropped, so that darling does not report them a second time.
         let known: Vec<NestedMeta> = items
             .into_iter()
-            .filter(|item| match item {
-                NestedMeta::Meta(meta)
-                    if meta
-                        .path()
-                        .get_ident()
-                        .is_some_and(|ident| ARGUMENTS.iter().any(|known| ident == known)) =>
-                {
-                    true
-                }
-                NestedMeta::Meta(meta) => {
+            .filter(|item| {
+                let meta = match item {
+                    NestedMeta::Meta(meta) => meta,
+                    NestedMeta::Lit(lit) => {
+                        errors.push(
+                            Error::custom(
+                                "expected an argument such as `role = \"admin\"`, \
+                                 `rate = \"100/15m\"` or `validate`, not a bare literal",
+                            )
+                            .with_span(lit),
+                        );
+                        return false;
+                    }
+                };
+                let Some(ident) = meta
+                    .path()
+                    .get_ident()
+                    .filter(|ident| ARGUMENTS.iter().any(|known| *ident == known))
+                else {
+                    // darling's message only suggests a near miss; ours lists every argument.
                     errors.push(unknown_argument(meta.path()));
-                    false
-                }
-                NestedMeta::Lit(lit) => {
+                    return false;
+                };
+                let name = ident.to_string();
+                if names.0.iter().any(|(seen, _)| *seen == name) {
                     errors.push(
-                        Error::custom(
-                            "expected an argument such as `role = \"admin\"`, `rate = \"100/15m\"` \
-                             or `validate`, not a bare literal",
-                        )
-                        .with_span(lit),
+                        Error::custom(format!("`{name}` is given twice; keep one of them"))
+                            .with_span(ident),
                     );
-                    false
+                    return false;
                 }
+                names.0.push((name.clone(), ident.span()));
+                if let Meta::List(list) = meta
+                    && list.tokens.is_empty()
+                    && let Some(error) = empty_list(&name)
+                {
+                    errors.push(error.with_span(ident));
+                    return false;
+                }
+                true
             })
             .collect();
         let parsed = Self::from_list(&known);
         let mut errors = errors.into_inner();
         match parsed {
-            Ok(parsed) if errors.is_empty() => Ok(parsed),
+            Ok(parsed) if errors.is_empty() => Ok(Self { names, ..parsed }),
             Ok(_) => Err(Error::multiple(errors).flatten()),
             Err(error) => {
                 errors.push(error);
@@ -86,6 +122,24 @@ impl SecureArgs {
             }
         }
     }
+}
+
+/// `any_role()` and its kin: a list that names nothing would read as "no requirement".
+fn empty_list(name: &str) -> Option<Error> {
+    let example = match name {
+        "any_role" | "all_roles" => Role::EXAMPLES,
+        "any_scope" | "all_scopes" => Scope::EXAMPLES,
+        _ => return None,
+    };
+    let what = if name.contains("role") {
+        "role"
+    } else {
+        "scope"
+    };
+    Some(Error::custom(format!(
+        "`{name}()` names no {what}; list at least one, e.g. `{name}(\"{}\", \"{}\")`",
+        example[0], example[1]
+    )))
 }
 
 fn unknown_argument(path: &syn::Path) -> Error {
@@ -101,56 +155,126 @@ fn unknown_argument(path: &syn::Path) -> Error {
     .with_span(path)
 }
 
+/// Whether a [`Name`] is a role or a scope, for messages that use the right words.
+pub(crate) trait Kind {
+    /// `role` or `scope`, as in `role = "admin"`.
+    const WHAT: &'static str;
+    /// The argument naming several names of which one suffices.
+    const ANY: &'static str;
+    /// The argument naming several names that are all required.
+    const ALL: &'static str;
+    /// Two names of this kind, for examples.
+    const EXAMPLES: [&'static str; 2];
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Role;
+
+impl Kind for Role {
+    const WHAT: &'static str = "role";
+    const ANY: &'static str = "any_role";
+    const ALL: &'static str = "all_roles";
+    const EXAMPLES: [&'static str; 2] = ["admin", "editor"];
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Scope;
+
+impl Kind for Scope {
+    const WHAT: &'static str = "scope";
+    const ANY: &'static str = "any_scope";
+    const ALL: &'static str = "all_scopes";
+    const EXAMPLES: [&'static str; 2] = ["reports:read", "reports:write"];
+}
+
 /// A role or scope name: non-empty and free of white space, because scopes travel as one
 /// space-delimited claim and a name with a space in it could never match.
 #[derive(Debug, Clone)]
-pub(crate) struct Name(pub(crate) String);
+pub(crate) struct Name<K>(pub(crate) String, PhantomData<K>);
 
-impl FromMeta for Name {
+impl<K: Kind> FromMeta for Name<K> {
     fn from_string(value: &str) -> darling::Result<Self> {
-        if value.is_empty() {
-            return Err(Error::custom("a role or scope name cannot be empty"));
-        }
-        if value.chars().any(char::is_whitespace) {
+        let what = K::WHAT;
+        if value.trim().is_empty() {
             return Err(Error::custom(format!(
-                "`{value}` contains white space, which no role or scope name can match; \
-                 list several names with `any_role(\"a\", \"b\")` or `all_roles(\"a\", \"b\")`"
+                "a {what} name cannot be empty; write the {what} the caller must hold, \
+                 e.g. `{what} = \"{}\"`",
+                K::EXAMPLES[0]
             )));
         }
-        Ok(Self(value.to_owned()))
+        if value.chars().any(char::is_whitespace) {
+            let words: Vec<String> = value
+                .split_whitespace()
+                .map(|word| format!("\"{word}\""))
+                .collect();
+            let instead = match words.as_slice() {
+                [word] => format!("write it without the white space: {word}"),
+                words => {
+                    let words = words.join(", ");
+                    format!(
+                        "give each {what} as its own string: `{}({words})` for any one of them, \
+                         `{}({words})` for all of them",
+                        K::ANY,
+                        K::ALL
+                    )
+                }
+            };
+            return Err(Error::custom(format!(
+                "`{value}` contains white space, which no {what} name can match; {instead}"
+            )));
+        }
+        Ok(Self(value.to_owned(), PhantomData))
     }
 }
 
 /// A list of names written `any_role("admin", "editor")`.
 #[derive(Debug, Clone)]
-pub(crate) struct NameList(pub(crate) Vec<Name>);
+pub(crate) struct NameList<K>(pub(crate) Vec<Name<K>>);
 
-impl FromMeta for NameList {
+impl<K: Kind> FromMeta for NameList<K> {
     fn from_list(items: &[NestedMeta]) -> darling::Result<Self> {
         let mut errors = Error::accumulator();
-        let names: Vec<Name> = items
+        let names: Vec<Name<K>> = items
             .iter()
             .filter_map(|item| match item {
                 NestedMeta::Lit(syn::Lit::Str(lit)) => errors.handle(name_from_literal(lit)),
+                NestedMeta::Meta(Meta::Path(path)) => {
+                    let written = quote::quote!(#path).to_string().replace(' ', "");
+                    errors.push(
+                        Error::custom(format!(
+                            "{what} names are string literals: write `\"{written}\"`",
+                            what = K::WHAT
+                        ))
+                        .with_span(path),
+                    );
+                    None
+                }
                 other => {
                     errors.push(
-                        Error::custom("expected a string literal such as \"admin\"")
-                            .with_span(other),
+                        Error::custom(format!(
+                            "expected a {what} name as a string literal, e.g. \"{example}\"",
+                            what = K::WHAT,
+                            example = K::EXAMPLES[0]
+                        ))
+                        .with_span(other),
                     );
                     None
                 }
             })
             .collect();
         if items.is_empty() {
-            errors.push(Error::custom(
-                "the list is empty; name at least one, e.g. `any_role(\"admin\")`",
-            ));
+            // `parse` reports `any_role()` with its name; this covers any other way in.
+            errors.push(Error::custom(format!(
+                "the list names no {what}; list at least one, e.g. `(\"{example}\")`",
+                what = K::WHAT,
+                example = K::EXAMPLES[0]
+            )));
         }
         errors.finish_with(Self(names))
     }
 }
 
-fn name_from_literal(lit: &LitStr) -> darling::Result<Name> {
+fn name_from_literal<K: Kind>(lit: &LitStr) -> darling::Result<Name<K>> {
     Name::from_string(&lit.value()).map_err(|error| error.with_span(lit))
 }
 
@@ -362,7 +486,21 @@ mod tests {
         assert_eq!(errors.len(), 2, "{errors:#?}");
         assert!(errors.iter().any(|error| error.contains("white space")));
         assert!(errors.iter().any(|error| error.contains("string literal")));
-        assert!(errors_of(quote! { all_scopes() })[0].contains("list is empty"));
+        assert!(errors_of(quote! { all_scopes() })[0].contains("`all_scopes()` names no scope"));
+        let errors = errors_of(quote! { scope = "reports:read reports:write" });
+        assert!(
+            errors[0].contains(r#"`any_scope("reports:read", "reports:write")`"#),
+            "{errors:#?}"
+        );
+        let errors = errors_of(quote! { any_role(admin) });
+        assert!(errors[0].contains(r#"write `"admin"`"#), "{errors:#?}");
+    }
+
+    #[test]
+    fn a_repeated_argument_is_one_error() {
+        let errors = errors_of(quote! { rate = "1/s", rate = "2/s" });
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert!(errors[0].contains("`rate` is given twice"), "{errors:#?}");
     }
 
     #[test]

@@ -3,13 +3,14 @@
 
 use crate::attr::RateKey;
 use crate::validate::{self, Policy, Requirement, SecureHandler, Wrapper};
-use proc_macro2::TokenStream;
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote};
 use syn::spanned::Spanned;
 use syn::{FnArg, ItemFn};
 
-/// The whole attribute: parse, check, expand. On any error the function is emitted unchanged
-/// next to the errors, so that the code around it does not drown in follow-on errors.
+/// The whole attribute: parse, check, expand. On any error the function is emitted next to
+/// the errors, unchanged but for a missing `async` (which is one of the errors), so that the
+/// router code around it does not drown in follow-on errors.
 pub(crate) fn secure(args: TokenStream, item: TokenStream) -> TokenStream {
     let function: ItemFn = match syn::parse2(item.clone()) {
         Ok(function) => function,
@@ -27,6 +28,12 @@ pub(crate) fn secure(args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(handler) => expand(&handler),
         Err(errors) => {
             let errors = errors.write_errors();
+            let mut function = function;
+            // A handler must be `async` to be mounted: the error says so, and adding it here
+            // keeps `get(handler)` from failing a second time.
+            if function.sig.asyncness.is_none() {
+                function.sig.asyncness = Some(syn::Token![async](function.sig.fn_token.span));
+            }
             quote!(#errors #function)
         }
     }
@@ -47,13 +54,21 @@ fn expand(handler: &SecureHandler) -> TokenStream {
     for (position, wrapper) in wrapped_inputs {
         if let Some(FnArg::Typed(input)) = function.sig.inputs.iter_mut().nth(*position) {
             let (pat, ty) = (&input.pat, &input.ty);
-            let wrapper = match wrapper {
-                Wrapper::Valid => quote!(Valid),
-                Wrapper::Parsed => quote!(Parsed),
+            // `Valid<E>` requires `garde::Validate` of the payload: the wrapper takes the span
+            // of the payload type (`NewUser` in `Json<NewUser>`), so that a missing derive is
+            // reported there, once, rather than on the attribute.
+            let span = match wrapper {
+                Wrapper::Valid => {
+                    validate::extractor_of(ty).map_or(ty.span(), |(_, payload)| payload.span())
+                }
+                Wrapper::Parsed => ty.span(),
             };
-            // Spanned on the user's type so that a missing `garde::Validate` is reported there.
-            *input.pat = syn::parse_quote_spanned!(ty.span()=> #private::#wrapper(#pat));
-            *input.ty = syn::parse_quote_spanned!(ty.span()=> #private::#wrapper<#ty>);
+            let wrapper = match wrapper {
+                Wrapper::Valid => respanned(quote!(#private::Valid), span),
+                Wrapper::Parsed => respanned(quote!(#private::Parsed), span),
+            };
+            *input.pat = syn::parse_quote_spanned!(span=> #wrapper(#pat));
+            *input.ty = syn::parse_quote_spanned!(span=> #wrapper<#ty>);
         }
     }
     function
@@ -73,6 +88,21 @@ fn expand(handler: &SecureHandler) -> TokenStream {
 
         #function
     }
+}
+
+/// `tokens` with every span set to `span`, groups included.
+fn respanned(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let TokenTree::Group(group) = &token {
+                let stream = respanned(group.stream(), span);
+                token = TokenTree::Group(Group::new(group.delimiter(), stream));
+            }
+            token.set_span(span);
+            token
+        })
+        .collect()
 }
 
 /// `PolicySpec::bearer("name").all_roles(&["admin"]).rate(100, 900, RateKey::User)`: a

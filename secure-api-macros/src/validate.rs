@@ -1,10 +1,11 @@
 //! The rules that relate arguments to each other and to the handler's signature. Their
 //! outcome is a [`SecureHandler`]: the typed model that `expand` turns into code.
 
-use crate::attr::{Name, NameList, Rate, RateKey, SecureArgs};
+use crate::attr::{ArgumentNames, Name, NameList, Rate, RateKey, SecureArgs};
 use darling::Error;
 use darling::util::SpannedValue;
 use proc_macro2::{Span, TokenStream};
+use syn::spanned::Spanned;
 use syn::{FnArg, GenericArgument, ItemFn, PathArguments, Type};
 
 /// A handler whose policy passed every check, ready to be expanded.
@@ -64,6 +65,7 @@ pub(crate) fn check(args: TokenStream, function: &ItemFn) -> darling::Result<Sec
                 args.all_roles.as_ref().map(|list| list_of(list, true)),
             ),
         ],
+        &args.names,
         &mut errors,
     );
     let scopes = requirement(
@@ -79,6 +81,7 @@ pub(crate) fn check(args: TokenStream, function: &ItemFn) -> darling::Result<Sec
                 args.all_scopes.as_ref().map(|list| list_of(list, true)),
             ),
         ],
+        &args.names,
         &mut errors,
     );
 
@@ -96,7 +99,7 @@ pub(crate) fn check(args: TokenStream, function: &ItemFn) -> darling::Result<Sec
         ] {
             if let Some(span) = span {
                 errors.push(error_at(
-                    span,
+                    args.names.span(name, span),
                     format!(
                         "`{name}` cannot be checked on a `public` handler, which admits callers \
                          without a token; remove `public` to require an authenticated caller, \
@@ -129,13 +132,17 @@ pub(crate) fn check(args: TokenStream, function: &ItemFn) -> darling::Result<Sec
     };
     if let (Some(key), None) = (&args.rate_key, &args.rate) {
         errors.push(error_at(
-            key.span(),
-            "`rate_key` chooses what `rate` counts by; add a `rate = \"...\"` too",
+            args.names.span("rate_key", key.span()),
+            "`rate_key` chooses what `rate` counts by, but no `rate` is given; \
+             add one, e.g. `rate = \"100/15m\"`, or remove `rate_key`",
         ));
     }
 
     let validate = args.validate.is_present();
-    let skip_validation = args.skip_validation.as_ref().map(SpannedValue::span);
+    let skip_validation = args
+        .skip_validation
+        .as_ref()
+        .map(|reason| args.names.span("skip_validation", reason.span()));
     if let (true, Some(span)) = (validate, skip_validation) {
         errors.push(error_at(
             span,
@@ -207,7 +214,7 @@ fn check_signature(function: &ItemFn, errors: &mut darling::error::Accumulator) 
                 "#[secure] applies to free functions; axum handlers take no `self`. \
                  Move the handler out of the `impl` block",
             )
-            .with_span(receiver),
+            .with_span(&receiver.self_token),
         );
     }
 }
@@ -216,31 +223,47 @@ fn check_signature(function: &ItemFn, errors: &mut darling::error::Accumulator) 
 fn requirement<const N: usize>(
     what: &str,
     spellings: [(&str, Option<(Requirement, Span)>); N],
+    names: &ArgumentNames,
     errors: &mut darling::error::Accumulator,
 ) -> Requirement {
-    let mut given = spellings
+    let given: Vec<(&str, (Requirement, Span))> = spellings
         .into_iter()
-        .filter_map(|(name, value)| value.map(|value| (name, value)));
-    let Some((first_name, (first, _))) = given.next() else {
-        return Requirement::Nothing;
-    };
-    for (name, (_, span)) in given {
-        errors.push(error_at(
-            span,
-            format!(
-                "`{name}` and `{first_name}` both set the {what} requirement; \
-                 combine them into one `any_{what}(...)` or `all_{what}s(...)`"
-            ),
-        ));
+        .filter_map(|(name, value)| value.map(|value| (name, value)))
+        .collect();
+    if let [(first_name, _), rest @ ..] = given.as_slice()
+        && !rest.is_empty()
+    {
+        let all_names = given
+            .iter()
+            .flat_map(|(_, (requirement, _))| match requirement {
+                Requirement::Nothing => &[][..],
+                Requirement::AllOf(names) | Requirement::AnyOf(names) => names.as_slice(),
+            })
+            .map(|name| format!("{name:?}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        for (name, (_, span)) in rest {
+            errors.push(error_at(
+                names.span(name, *span),
+                format!(
+                    "`{name}` and `{first_name}` both set the {what} requirement; combine them \
+                     into one: `any_{what}({all_names})` if any one suffices, \
+                     `all_{what}s({all_names})` if all are needed"
+                ),
+            ));
+        }
     }
-    first
+    given
+        .into_iter()
+        .next()
+        .map_or(Requirement::Nothing, |(_, (requirement, _))| requirement)
 }
 
-fn single(name: &SpannedValue<Name>) -> (Requirement, Span) {
+fn single<K>(name: &SpannedValue<Name<K>>) -> (Requirement, Span) {
     (Requirement::AllOf(vec![name.0.clone()]), name.span())
 }
 
-fn list_of(list: &SpannedValue<NameList>, all: bool) -> (Requirement, Span) {
+fn list_of<K>(list: &SpannedValue<NameList<K>>, all: bool) -> (Requirement, Span) {
     let names = list.0.iter().map(|name| name.0.clone()).collect();
     let requirement = if all {
         Requirement::AllOf(names)
@@ -287,7 +310,7 @@ fn client_inputs(function: &ItemFn) -> Vec<ClientInput<'_>> {
 }
 
 /// `Json<T>` (or `axum::Json<T>`) → ("Json", T).
-fn extractor_of(ty: &Type) -> Option<(String, &Type)> {
+pub(crate) fn extractor_of(ty: &Type) -> Option<(String, &Type)> {
     let Type::Path(path) = ty else { return None };
     let last = path.path.segments.last()?;
     let PathArguments::AngleBracketed(arguments) = &last.arguments else {
@@ -320,12 +343,26 @@ fn is_scalar(ty: &Type) -> bool {
 fn unvalidated_input(ty: &Type, inner: &Type) -> Error {
     let ty_text = quote::quote!(#ty).to_string().replace(' ', "");
     let inner_text = quote::quote!(#inner).to_string().replace(' ', "");
-    Error::custom(format!(
-        "`{ty_text}` would reach the handler unvalidated; add `validate` to #[secure(...)] \
-         (with `#[derive(garde::Validate)]` on `{inner_text}`), or opt out with \
-         `skip_validation = \"<why this input is safe>\"`"
-    ))
-    .with_span(ty)
+    error_at(
+        extractor_name(ty),
+        format!(
+            "`{ty_text}` would reach the handler unvalidated; add `validate` to #[secure(...)] \
+             (with `#[derive(garde::Validate)]` on `{inner_text}`), or opt out with \
+             `skip_validation = \"<why this input is safe>\"`"
+        ),
+    )
+}
+
+/// `Json` in `axum::Json<T>`: one token, the one that names what the input is.
+fn extractor_name(ty: &Type) -> Span {
+    match ty {
+        Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .map_or_else(|| ty.span(), |last| last.ident.span()),
+        _ => ty.span(),
+    }
 }
 
 fn error_at(span: Span, message: impl std::fmt::Display) -> Error {

@@ -1,0 +1,12 @@
+// Two rates for one handler: which one holds is not obvious, so neither is taken.
+use axum::{Router, routing::get};
+use secure_api::secure;
+
+#[secure(role = "admin", rate = "100/15m", rate = "10/1m")]
+async fn list_users() -> &'static str {
+    "users"
+}
+
+fn main() {
+    let _app: Router = Router::new().route("/users", get(list_users));
+}

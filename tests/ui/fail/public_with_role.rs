@@ -1,0 +1,12 @@
+// A public handler admits callers without a token, so it has no role to check.
+use axum::{Router, routing::get};
+use secure_api::secure;
+
+#[secure(public, role = "admin", rate = "100/15m")]
+async fn list_users() -> &'static str {
+    "users"
+}
+
+fn main() {
+    let _app: Router = Router::new().route("/users", get(list_users));
+}

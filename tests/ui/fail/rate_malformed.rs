@@ -1,0 +1,12 @@
+// A rate needs a window: "100" alone says nothing about time.
+use axum::{Router, routing::get};
+use secure_api::secure;
+
+#[secure(role = "admin", rate = "100")]
+async fn list_users() -> &'static str {
+    "users"
+}
+
+fn main() {
+    let _app: Router = Router::new().route("/users", get(list_users));
+}

@@ -1,0 +1,12 @@
+// A window without a unit is ambiguous.
+use axum::{Router, routing::get};
+use secure_api::secure;
+
+#[secure(role = "admin", rate = "10/15")]
+async fn list_users() -> &'static str {
+    "users"
+}
+
+fn main() {
+    let _app: Router = Router::new().route("/users", get(list_users));
+}

@@ -1,0 +1,12 @@
+// A count of zero admits no request at all.
+use axum::{Router, routing::get};
+use secure_api::secure;
+
+#[secure(role = "admin", rate = "0/1m")]
+async fn list_users() -> &'static str {
+    "users"
+}
+
+fn main() {
+    let _app: Router = Router::new().route("/users", get(list_users));
+}

@@ -1,0 +1,12 @@
+// A window of zero length is no limit.
+use axum::{Router, routing::get};
+use secure_api::secure;
+
+#[secure(role = "admin", rate = "10/0m")]
+async fn list_users() -> &'static str {
+    "users"
+}
+
+fn main() {
+    let _app: Router = Router::new().route("/users", get(list_users));
+}

@@ -1,0 +1,12 @@
+// Scope lists hold string literals only.
+use axum::{Router, routing::get};
+use secure_api::secure;
+
+#[secure(any_scope("users:read", users_write), rate = "100/15m")]
+async fn list_users() -> &'static str {
+    "users"
+}
+
+fn main() {
+    let _app: Router = Router::new().route("/users", get(list_users));
+}

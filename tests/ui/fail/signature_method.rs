@@ -1,0 +1,15 @@
+// Handlers are free functions: a method with `self` cannot be mounted.
+use secure_api::secure;
+
+struct Users;
+
+impl Users {
+    #[secure(role = "admin", rate = "100/15m")]
+    async fn list(&self) -> &'static str {
+        "users"
+    }
+}
+
+fn main() {
+    let _ = Users.list();
+}

@@ -1,0 +1,9 @@
+// #[secure] goes on a handler, not on a type.
+use secure_api::secure;
+
+#[secure(role = "admin", rate = "100/15m")]
+struct Users;
+
+fn main() {
+    let _ = Users;
+}

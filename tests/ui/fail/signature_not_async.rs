@@ -1,0 +1,13 @@
+// Handlers are `async fn`; the error is on the `fn` keyword, and mounting the handler does not
+// add a second one.
+use axum::{Router, routing::get};
+use secure_api::secure;
+
+#[secure(role = "admin", rate = "100/15m")]
+fn list_users() -> &'static str {
+    "users"
+}
+
+fn main() {
+    let _app: Router = Router::new().route("/users", get(list_users));
+}

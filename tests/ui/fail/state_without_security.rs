@@ -1,0 +1,20 @@
+// The application state carries no `Security`, so the guard has nothing to check tokens
+// against: mounting the handler fails at `.route(..)`.
+use axum::{Router, extract::State, routing::get};
+use secure_api::secure;
+
+#[derive(Clone)]
+struct AppState {
+    greeting: &'static str,
+}
+
+#[secure(role = "admin", rate = "100/15m")]
+async fn greet(State(state): State<AppState>) -> &'static str {
+    state.greeting
+}
+
+fn main() {
+    let _app: Router = Router::<AppState>::new()
+        .route("/greet", get(greet))
+        .with_state(AppState { greeting: "hello" });
+}

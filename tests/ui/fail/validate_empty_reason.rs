@@ -1,0 +1,12 @@
+// Opting out of validation needs a reason that a reviewer can read.
+use axum::{Json, Router, routing::post};
+use secure_api::secure;
+
+#[secure(role = "uploader", rate = "10/1m", skip_validation = "")]
+async fn upload(Json(blob): Json<serde_json::Value>) -> String {
+    blob.to_string()
+}
+
+fn main() {
+    let _app: Router = Router::new().route("/uploads", post(upload));
+}

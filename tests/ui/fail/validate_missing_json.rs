@@ -1,0 +1,17 @@
+// A JSON body that reaches the handler without being validated (REQUIREMENTS V1).
+use axum::{Json, Router, routing::post};
+use secure_api::secure;
+
+#[derive(serde::Deserialize)]
+struct NewUser {
+    name: String,
+}
+
+#[secure(role = "admin", rate = "100/15m")]
+async fn create_user(Json(user): Json<NewUser>) -> String {
+    user.name
+}
+
+fn main() {
+    let _app: Router = Router::new().route("/users", post(create_user));
+}
