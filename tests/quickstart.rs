@@ -1,0 +1,200 @@
+//! The quickstart as a newcomer runs it: the real example binary, configured only through
+//! its environment, driven over HTTP with the commands it prints.
+
+mod common;
+
+use common::{Answer, HmacKey, client};
+use jsonwebtoken::Algorithm;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// `cargo test` builds the examples next to the test binaries' `deps` folder.
+fn quickstart_binary() -> PathBuf {
+    let deps = std::env::current_exe().expect("test binary path");
+    let profile = deps
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>");
+    let binary = profile
+        .join("examples")
+        .join(format!("quickstart{}", std::env::consts::EXE_SUFFIX));
+    assert!(binary.exists(), "{} was not built", binary.display());
+    binary
+}
+
+struct Quickstart {
+    child: Child,
+    printed: Vec<String>,
+    base: String,
+}
+
+impl Drop for Quickstart {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn command(env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(quickstart_binary());
+    command
+        .env_clear()
+        .env("QUICKSTART_ADDR", "127.0.0.1:0")
+        .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Starts the example and reads what it prints until it listens.
+fn start(env: &[(&str, &str)]) -> Quickstart {
+    let mut child = command(env).spawn().expect("start quickstart");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut printed = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        assert!(
+            Instant::now() < deadline,
+            "no 'listening on' in {printed:#?}"
+        );
+        let line = lines
+            .next()
+            .unwrap_or_else(|| panic!("quickstart exited early: {printed:#?}"))
+            .expect("utf-8 output");
+        if let Some((_, address)) = line.split_once("listening on ") {
+            break address.trim().to_owned();
+        }
+        printed.push(line);
+    };
+    Quickstart {
+        child,
+        printed,
+        base,
+    }
+}
+
+#[tokio::test]
+async fn demo_mode_prints_a_token_and_the_printed_tour_works() {
+    let quickstart = start(&[]);
+    let text = quickstart.printed.join("\n");
+    assert!(text.contains("DEMO MODE"), "{text}");
+    let token = text
+        .split("export TOKEN=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("a printed token")
+        .to_owned();
+    let http = client();
+    let url = |path: &str| format!("{}{path}", quickstart.base);
+
+    let health = http.get(url("/health")).send().await.expect("request");
+    assert_eq!(health.text().await.expect("body"), "ok");
+    let me = Answer::from(
+        http.get(url("/me"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(me.body["subject"], "demo");
+    let created = http
+        .post(url("/notes"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "text": "hello" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(created.status(), 201);
+    let listed = Answer::from(
+        http.get(url("/notes?limit=10"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(listed.body[0]["text"], "hello");
+    let deleted = Answer::from(
+        http.delete(url("/notes/1"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    deleted.assert_problem(403);
+    let anonymous = Answer::from(http.get(url("/me")).send().await.expect("request")).await;
+    anonymous.assert_problem(401);
+}
+
+#[tokio::test]
+async fn configured_mode_verifies_tokens_from_the_configured_key() {
+    let key = HmacKey::generate();
+    let secret_file = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(secret_file.path(), &key.bytes).expect("write secret");
+    let path = secret_file.path().to_str().expect("utf-8 path");
+    let quickstart = start(&[
+        ("SECURE_API_ISSUER", common::ISSUER),
+        ("SECURE_API_AUDIENCE", common::AUDIENCE),
+        ("SECURE_API_JWT_SECRET_FILE", path),
+    ]);
+    assert!(!quickstart.printed.join("\n").contains("DEMO MODE"));
+    let token = common::sign(
+        &common::claims("carol", &["writer"], "notes:read"),
+        Algorithm::HS256,
+        &key.encoding(),
+        None,
+    );
+    let me = Answer::from(
+        client()
+            .get(format!("{}/me", quickstart.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(me.body["subject"], "carol");
+}
+
+#[test]
+fn a_weak_or_incomplete_configuration_refuses_to_start() {
+    let weak = tempfile::NamedTempFile::new().expect("temp file");
+    let weak_secret = "only-sixteen-b!!";
+    std::fs::write(weak.path(), weak_secret).expect("write secret");
+    let path = weak.path().to_str().expect("utf-8 path");
+    for (env, says) in [
+        (
+            vec![
+                ("SECURE_API_ISSUER", "i"),
+                ("SECURE_API_AUDIENCE", "a"),
+                ("SECURE_API_JWT_SECRET_FILE", path),
+            ],
+            "requires at least 32",
+        ),
+        (
+            vec![("SECURE_API_JWT_SECRET_FILE", path)],
+            "SECURE_API_ISSUER is not set",
+        ),
+        (
+            vec![
+                ("SECURE_API_ISSUER", "i"),
+                ("SECURE_API_AUDIENCE", "a"),
+                ("SECURE_API_JWT_SECRET", weak_secret),
+            ],
+            "requires at least 32",
+        ),
+    ] {
+        let output = command(&env).output().expect("run quickstart");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+        assert!(!stderr.contains(weak_secret) && !stdout.contains(weak_secret));
+    }
+}
