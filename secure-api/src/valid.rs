@@ -7,7 +7,6 @@ use axum::extract::{Form, FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use garde::Validate;
-use serde::de::DeserializeOwned;
 
 /// An input extractor whose payload has been validated with garde (REQUIREMENTS V1).
 ///
@@ -86,71 +85,41 @@ fn json_pointer(path: &garde::Path) -> String {
 #[derive(Debug, Clone, Copy)]
 pub struct Parsed<E>(pub E);
 
-impl<T, S> FromRequest<S> for Parsed<Json<T>>
-where
-    T: DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = Problem;
+/// `Parsed<E>` extracts with `E` and answers its rejection as a problem.
+macro_rules! parsed {
+    ($($extractor:ident: $trait:ident::$method:ident($input:ty), $rejection:ty => $problem:expr;)*) => {$(
+        impl<T, S> $trait<S> for Parsed<$extractor<T>>
+        where
+            $extractor<T>: $trait<S, Rejection = $rejection>,
+            S: Send + Sync,
+        {
+            type Rejection = Problem;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, Problem> {
-        Json::from_request(request, state)
-            .await
-            .map(Parsed)
-            .map_err(json_problem)
-    }
+            async fn $method(input: $input, state: &S) -> Result<Self, Problem> {
+                $extractor::<T>::$method(input, state)
+                    .await
+                    .map(Parsed)
+                    .map_err($problem)
+            }
+        }
+    )*};
+}
+parsed! {
+    Json: FromRequest::from_request(Request), JsonRejection => json_problem;
+    Form: FromRequest::from_request(Request), FormRejection => form_problem;
+    Query: FromRequestParts::from_request_parts(&mut Parts), QueryRejection => |_| {
+        Problem::bad_request("The query string does not match what this resource expects.")
+    };
+    Path: FromRequestParts::from_request_parts(&mut Parts), PathRejection => path_problem;
 }
 
-impl<T, S> FromRequest<S> for Parsed<Form<T>>
-where
-    T: DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = Problem;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, Problem> {
-        Form::from_request(request, state)
-            .await
-            .map(Parsed)
-            .map_err(form_problem)
-    }
-}
-
-impl<T, S> FromRequestParts<S> for Parsed<Query<T>>
-where
-    T: DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = Problem;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
-        Query::from_request_parts(parts, state)
-            .await
-            .map(Parsed)
-            .map_err(|_: QueryRejection| {
-                Problem::bad_request("The query string does not match what this resource expects.")
-            })
-    }
-}
-
-impl<T, S> FromRequestParts<S> for Parsed<Path<T>>
-where
-    T: DeserializeOwned + Send,
-    S: Send + Sync,
-{
-    type Rejection = Problem;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
-        Path::from_request_parts(parts, state)
-            .await
-            .map(Parsed)
-            .map_err(|rejection: PathRejection| match rejection.status() {
-                StatusCode::INTERNAL_SERVER_ERROR => {
-                    tracing::error!(target: "secure_api", %rejection, "path extraction misconfigured");
-                    Problem::internal()
-                }
-                _ => Problem::bad_request("The URL path does not match what this resource expects."),
-            })
+fn path_problem(rejection: PathRejection) -> Problem {
+    match rejection.status() {
+        StatusCode::INTERNAL_SERVER_ERROR => {
+            tracing::error!(target: "secure_api", %rejection, "path extraction misconfigured");
+            Problem::internal()
+        }
+        _ => Problem::bad_request("The URL path does not match what this resource expects."),
     }
 }
 
