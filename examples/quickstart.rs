@@ -8,16 +8,23 @@
 //! and prints a token for a demo user, so that it can be tried with curl at once. Set
 //! `SECURE_API_ISSUER`, `SECURE_API_AUDIENCE` and `SECURE_API_JWT_SECRET_FILE` (see
 //! `Security::from_env`) to verify real tokens instead.
+//!
+//! `cargo run --example quickstart -- --manifest` prints every route's policy and exits
+//! (`--manifest json` for JSON).
 
 use axum::extract::{FromRef, Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
 use axum::{Json, Router};
+use secure_api::routing::{SecureRouter, delete, get};
 use secure_api::{AuthUser, Security, secure};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+// Every role and scope the API knows, once. An admin is granted everything a writer is.
+secure_api::roles! { admin > writer }
+secure_api::scopes! { "notes:read" }
 
 /// The application's state; `Security` is one part of it, reached through `FromRef`.
 #[derive(Clone)]
@@ -124,17 +131,20 @@ async fn delete_note(State(state): State<AppState>, Path(id): Path<usize>) -> St
     }
 }
 
-fn app(security: Security) -> Router {
-    let state = AppState {
-        security,
-        notes: Arc::default(),
-    };
-    Router::new()
+/// Every route, each with its declared policy; nothing else can be mounted here.
+fn routes() -> SecureRouter<AppState> {
+    SecureRouter::new()
         .route("/health", get(health))
         .route("/me", get(me))
         .route("/notes", get(list_notes).post(create_note))
         .route("/notes/{id}", delete(delete_note))
-        .with_state(state)
+}
+
+fn app(security: Security) -> Router {
+    routes().with_state(AppState {
+        security,
+        notes: Arc::default(),
+    })
 }
 
 /// The configuration from the environment; with no key configured at all, a demo one.
@@ -161,6 +171,16 @@ fn security() -> Result<(Security, bool), secure_api::ConfigError> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    if args.next().as_deref() == Some("--manifest") {
+        let manifest = routes().manifest();
+        match args.next().as_deref() {
+            Some("json") => println!("{}", manifest.to_json()),
+            _ => print!("{manifest}"),
+        }
+        return Ok(());
+    }
+
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),

@@ -3,6 +3,8 @@
 
 mod common;
 
+secure_api::roles! { admin }
+
 use axum::Router;
 use axum::routing::get;
 use common::{HmacKey, claims, client, serve, sign};

@@ -3,6 +3,9 @@
 
 mod common;
 
+secure_api::roles! { admin, auditor }
+secure_api::scopes! { "reports:read" }
+
 use axum::extract::{DefaultBodyLimit, Path, Query};
 use axum::http::StatusCode;
 use axum::routing::{get, post};

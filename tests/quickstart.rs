@@ -198,3 +198,31 @@ fn a_weak_or_incomplete_configuration_refuses_to_start() {
         assert!(!stderr.contains(weak_secret) && !stdout.contains(weak_secret));
     }
 }
+
+/// The quickstart's security manifest, as reviewed. A change that weakens a route — a role
+/// dropped, a limit raised, validation turned off — fails here until the snapshot is
+/// regenerated (`SNAPSHOTS=overwrite cargo test --test quickstart`) and the diff reviewed.
+#[test]
+fn the_manifest_matches_its_reviewed_snapshot() {
+    let snapshots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    let overwrite = std::env::var("SNAPSHOTS").is_ok_and(|value| value == "overwrite");
+    for (args, file) in [
+        (&["--manifest"][..], "quickstart-manifest.txt"),
+        (&["--manifest", "json"], "quickstart-manifest.json"),
+    ] {
+        let output = command(&[]).args(args).output().expect("run quickstart");
+        assert!(output.status.success(), "{output:?}");
+        let actual = String::from_utf8(output.stdout).expect("utf-8");
+        let path = snapshots.join(file);
+        if overwrite {
+            std::fs::create_dir_all(&snapshots).expect("snapshot folder");
+            std::fs::write(&path, &actual).expect("write snapshot");
+            continue;
+        }
+        let expected = std::fs::read_to_string(&path).unwrap_or_default();
+        assert_eq!(
+            actual, expected,
+            "the manifest changed; review it and run with SNAPSHOTS=overwrite"
+        );
+    }
+}

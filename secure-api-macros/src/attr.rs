@@ -190,9 +190,21 @@ impl Kind for Scope {
 /// A role or scope name: non-empty and free of white space, because scopes travel as one
 /// space-delimited claim and a name with a space in it could never match.
 #[derive(Debug, Clone)]
-pub(crate) struct Name<K>(pub(crate) String, PhantomData<K>);
+pub(crate) struct Name<K> {
+    pub(crate) text: String,
+    /// The string literal it was written as, where an undeclared name is reported.
+    pub(crate) span: Span,
+    kind: PhantomData<K>,
+}
 
 impl<K: Kind> FromMeta for Name<K> {
+    fn from_value(value: &syn::Lit) -> darling::Result<Self> {
+        match value {
+            syn::Lit::Str(lit) => name_from_literal(lit),
+            other => Err(Error::unexpected_lit_type(other).with_span(other)),
+        }
+    }
+
     fn from_string(value: &str) -> darling::Result<Self> {
         let what = K::WHAT;
         if value.trim().is_empty() {
@@ -223,7 +235,11 @@ impl<K: Kind> FromMeta for Name<K> {
                 "`{value}` contains white space, which no {what} name can match; {instead}"
             )));
         }
-        Ok(Self(value.to_owned(), PhantomData))
+        Ok(Self {
+            text: value.to_owned(),
+            span: Span::call_site(),
+            kind: PhantomData,
+        })
     }
 }
 
@@ -275,7 +291,12 @@ impl<K: Kind> FromMeta for NameList<K> {
 }
 
 fn name_from_literal<K: Kind>(lit: &LitStr) -> darling::Result<Name<K>> {
-    Name::from_string(&lit.value()).map_err(|error| error.with_span(lit))
+    Name::from_string(&lit.value())
+        .map(|name| Name {
+            span: lit.span(),
+            ..name
+        })
+        .map_err(|error| error.with_span(lit))
 }
 
 /// `rate = "100/15m"`: at most `max` requests per `window_secs`.

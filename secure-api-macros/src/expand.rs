@@ -2,9 +2,9 @@
 //! the guard put first and the validated extractors wrapped.
 
 use crate::attr::RateKey;
-use crate::validate::{self, Policy, Requirement, SecureHandler, Wrapper};
+use crate::validate::{self, Policy, RequiredName, Requirement, SecureHandler, Wrapper};
 use proc_macro2::{Group, Span, TokenStream, TokenTree};
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{FnArg, ItemFn};
 
@@ -113,14 +113,39 @@ fn policy_spec(name: &str, policy: &Policy, private: &TokenStream) -> TokenStrea
     } else {
         quote!(#private::PolicySpec::bearer(#name))
     };
-    for (requirement, all, any) in [
-        (&policy.roles, quote!(all_roles), quote!(any_role)),
-        (&policy.scopes, quote!(all_scopes), quote!(any_scope)),
+    for (requirement, checker, all, any) in [
+        (
+            &policy.roles,
+            quote!(__secure_role),
+            quote!(all_roles),
+            quote!(any_role),
+        ),
+        (
+            &policy.scopes,
+            quote!(__secure_scope),
+            quote!(all_scopes),
+            quote!(any_scope),
+        ),
     ] {
+        // Each name goes through the checker that `roles!`/`scopes!` generated at the crate
+        // root: a declared name becomes its grant, an undeclared one an error on the literal.
+        let grants = |names: &[RequiredName]| {
+            let grants = names.iter().map(|RequiredName { text, span }| {
+                let literal = quote_spanned!(*span=> #text);
+                quote!(crate::#checker!(#literal))
+            });
+            quote!(&[#(#grants),*])
+        };
         spec = match requirement {
             Requirement::Nothing => spec,
-            Requirement::AllOf(names) => quote!(#spec.#all(&[#(#names),*])),
-            Requirement::AnyOf(names) => quote!(#spec.#any(&[#(#names),*])),
+            Requirement::AllOf(names) => {
+                let grants = grants(names);
+                quote!(#spec.#all(#grants))
+            }
+            Requirement::AnyOf(names) => {
+                let grants = grants(names);
+                quote!(#spec.#any(#grants))
+            }
         };
     }
     if let Some((rate, key)) = policy.rate {

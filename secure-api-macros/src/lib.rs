@@ -4,6 +4,7 @@
 //! there, and the code it generates names `secure-api`'s runtime.
 
 mod attr;
+mod declare;
 mod expand;
 mod validate;
 
@@ -14,4 +15,24 @@ pub fn secure(
     item: proc_macro::TokenStream,
 ) -> proc_macro::TokenStream {
     expand::secure(args.into(), item.into()).into()
+}
+
+/// See `secure_api::roles` for the documentation of this macro.
+#[proc_macro]
+pub fn roles(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    declare::declare(declare::Kind::Role, input.into()).into()
+}
+
+/// See `secure_api::scopes` for the documentation of this macro.
+#[proc_macro]
+pub fn scopes(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    declare::declare(declare::Kind::Scope, input.into()).into()
+}
+
+/// The compile error for a role or scope that no declaration has; called by the checkers
+/// that `roles!` and `scopes!` generate.
+#[doc(hidden)]
+#[proc_macro]
+pub fn undeclared(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    declare::undeclared(input.into()).into()
 }

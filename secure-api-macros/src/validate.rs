@@ -38,8 +38,23 @@ pub(crate) enum Wrapper {
 
 pub(crate) enum Requirement {
     Nothing,
-    AllOf(Vec<String>),
-    AnyOf(Vec<String>),
+    AllOf(Vec<RequiredName>),
+    AnyOf(Vec<RequiredName>),
+}
+
+/// A role or scope name, with the literal it was written as.
+pub(crate) struct RequiredName {
+    pub(crate) text: String,
+    pub(crate) span: Span,
+}
+
+impl<K> From<&Name<K>> for RequiredName {
+    fn from(name: &Name<K>) -> Self {
+        Self {
+            text: name.text.clone(),
+            span: name.span,
+        }
+    }
 }
 
 /// Checks the arguments against each other and against the function they annotate.
@@ -239,7 +254,7 @@ fn requirement<const N: usize>(
                 Requirement::Nothing => &[][..],
                 Requirement::AllOf(names) | Requirement::AnyOf(names) => names.as_slice(),
             })
-            .map(|name| format!("{name:?}"))
+            .map(|name| format!("{:?}", name.text))
             .collect::<Vec<_>>()
             .join(", ");
         for (name, (_, span)) in rest {
@@ -260,11 +275,14 @@ fn requirement<const N: usize>(
 }
 
 fn single<K>(name: &SpannedValue<Name<K>>) -> (Requirement, Span) {
-    (Requirement::AllOf(vec![name.0.clone()]), name.span())
+    (
+        Requirement::AllOf(vec![RequiredName::from(&**name)]),
+        name.span(),
+    )
 }
 
 fn list_of<K>(list: &SpannedValue<NameList<K>>, all: bool) -> (Requirement, Span) {
-    let names = list.0.iter().map(|name| name.0.clone()).collect();
+    let names = list.0.iter().map(RequiredName::from).collect();
     let requirement = if all {
         Requirement::AllOf(names)
     } else {

@@ -318,10 +318,13 @@ fn scheme_only(value: &HeaderValue) -> Bearer<'static> {
 /// ```
 /// use secure_api::{secure, AuthUser};
 ///
+/// secure_api::roles! { user }
+///
 /// #[secure(role = "user", rate = "60/1m")]
 /// async fn my_notes(user: AuthUser) -> String {
 ///     format!("notes of {}", user.subject())
 /// }
+/// # fn main() {}
 /// ```
 #[derive(Debug, Clone)]
 pub struct AuthUser(Arc<Identity>);

@@ -1,9 +1,12 @@
 //! Declare the security of each axum handler with `#[secure(...)]`, checked by the compiler.
 //!
 //! ```no_run
-//! use axum::{Json, Router, routing::post};
+//! use axum::Json;
+//! use secure_api::routing::{SecureRouter, post};
 //! use secure_api::{Security, secure};
 //! use std::net::SocketAddr;
+//!
+//! secure_api::roles! { writer }
 //!
 //! #[derive(serde::Deserialize, garde::Validate)]
 //! struct NewNote {
@@ -18,12 +21,13 @@
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let security = Security::from_env()?;
-//! let app = Router::new()
+//! let app: axum::Router = SecureRouter::new()
 //!     .route("/notes", post(create_note))
 //!     .with_state(security);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
 //! axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
 //! # Ok(()) }
+//! # fn main() {}
 //! ```
 //!
 //! The attribute expands into a [`Guard`] that the handler takes first — rate limit,
@@ -31,23 +35,60 @@
 //! input extractor in [`Valid`]. Everything the guard does is ordinary code in this crate;
 //! the expansion only states the policy. Failures are [`Problem`]s (RFC 9457).
 
+// The checkers that `roles!`/`scopes!` generate name `::secure_api`, in this crate's own
+// tests and doctests too.
+extern crate self as secure_api;
+
 mod client;
 mod guard;
 mod limit;
 mod policy;
 mod problem;
+pub mod routing;
 mod security;
 mod valid;
 
 #[doc = include_str!("secure.md")]
 pub use secure_api_macros::secure;
 
+/// Declares the roles of the application, once, at the crate root — with their hierarchy.
+///
+/// `#[secure]` accepts only declared roles: `role = "admn"` is a compile error that names
+/// the nearest declared role. A chain `a > b > c` says that `a` is granted everything `b` is,
+/// and `b` everything `c` is; the guard honours it, so an `admin` passes `role = "viewer"`.
+///
+/// ```
+/// secure_api::roles! {
+///     admin > editor > viewer,
+///     admin > auditor,
+/// }
+/// secure_api::scopes! { "notes:read", "notes:write" }
+///
+/// #[secure_api::secure(role = "viewer", scope = "notes:read", rate = "60/1m")]
+/// async fn read_notes() {}
+/// # fn main() {}
+/// ```
+///
+/// Names are identifiers or string literals. The macro generates a hidden checker that
+/// `#[secure]` calls through `crate::…`, which is why it must be invoked at the crate root.
+pub use secure_api_macros::roles;
+
+/// Declares the OAuth 2.0 scopes of the application, once, at the crate root.
+///
+/// Like [`roles!`] without a hierarchy: `scope = "notes:raed"` does not compile.
+///
+/// ```
+/// secure_api::scopes! { "notes:read", "notes:write", "reports:read" }
+/// # fn main() {}
+/// ```
+pub use secure_api_macros::scopes;
+
 pub use client::TrustedProxies;
 pub use guard::{AuthUser, Claims, Guard};
 pub use limit::{
     BoxFuture, Bucket, MemoryStore, RateDecision, RateLimitStore, StoreUnavailable, Subject,
 };
-pub use policy::{Auth, Policy, PolicySpec, Rate, RateKey, Requirement};
+pub use policy::{Auth, Grant, Policy, PolicySpec, Rate, RateKey, Requirement};
 pub use problem::{FieldError, Problem};
 pub use security::{
     ConfigError, DEFAULT_LEEWAY, Identity, Key, MAX_LEEWAY, MAX_TOKEN_BYTES, Secret, Security,
@@ -65,6 +106,7 @@ pub mod jwt {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::guard::Guard;
-    pub use crate::policy::{Policy, PolicySpec, RateKey};
+    pub use crate::policy::{Grant, Policy, PolicySpec, RateKey};
     pub use crate::valid::{Parsed, Valid};
+    pub use secure_api_macros::undeclared;
 }

@@ -53,7 +53,7 @@ impl PolicySpec {
     }
 
     /// The token must carry every one of these roles.
-    pub const fn all_roles(self, roles: &'static [&'static str]) -> Self {
+    pub const fn all_roles(self, roles: &'static [Grant]) -> Self {
         Self {
             roles: Requirement::AllOf(roles),
             ..self
@@ -61,7 +61,7 @@ impl PolicySpec {
     }
 
     /// The token must carry at least one of these roles.
-    pub const fn any_role(self, roles: &'static [&'static str]) -> Self {
+    pub const fn any_role(self, roles: &'static [Grant]) -> Self {
         Self {
             roles: Requirement::AnyOf(roles),
             ..self
@@ -69,7 +69,7 @@ impl PolicySpec {
     }
 
     /// The token must carry every one of these scopes.
-    pub const fn all_scopes(self, scopes: &'static [&'static str]) -> Self {
+    pub const fn all_scopes(self, scopes: &'static [Grant]) -> Self {
         Self {
             scopes: Requirement::AllOf(scopes),
             ..self
@@ -77,7 +77,7 @@ impl PolicySpec {
     }
 
     /// The token must carry at least one of these scopes.
-    pub const fn any_scope(self, scopes: &'static [&'static str]) -> Self {
+    pub const fn any_scope(self, scopes: &'static [Grant]) -> Self {
         Self {
             scopes: Requirement::AnyOf(scopes),
             ..self
@@ -114,26 +114,54 @@ pub enum Auth {
     Bearer,
 }
 
+/// A declared role or scope, with every name whose holder is granted it.
+///
+/// Built by the checkers that [`roles!`](crate::roles) and [`scopes!`](crate::scopes)
+/// generate: for `roles! { admin > editor > viewer }`, the grant for `viewer` is held by
+/// `viewer`, `editor` and `admin`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grant {
+    /// The name as declared and required.
+    pub name: &'static str,
+    /// The names that grant it: itself and every role declared above it.
+    pub held_by: &'static [&'static str],
+}
+
+impl Grant {
+    fn is_held<S: AsRef<str>>(&self, held: &[S]) -> bool {
+        held.iter()
+            .any(|held| self.held_by.contains(&held.as_ref()))
+    }
+}
+
 /// A set of roles or scopes a token must carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Requirement {
     /// Nothing beyond a valid token.
     Nothing,
-    /// Every one of the names.
-    AllOf(&'static [&'static str]),
-    /// At least one of the names.
-    AnyOf(&'static [&'static str]),
+    /// Every one of the grants.
+    AllOf(&'static [Grant]),
+    /// At least one of the grants.
+    AnyOf(&'static [Grant]),
 }
 
 impl Requirement {
-    /// Whether a caller holding `held` meets the requirement.
+    /// Whether a caller holding the names `held` meets the requirement.
     pub fn is_met_by<S: AsRef<str>>(&self, held: &[S]) -> bool {
-        let holds = |name: &&str| held.iter().any(|held| held.as_ref() == *name);
         match self {
             Self::Nothing => true,
-            Self::AllOf(names) => names.iter().all(holds),
-            Self::AnyOf(names) => names.iter().any(holds),
+            Self::AllOf(grants) => grants.iter().all(|grant| grant.is_held(held)),
+            Self::AnyOf(grants) => grants.iter().any(|grant| grant.is_held(held)),
         }
+    }
+
+    /// The names required, as declared.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> {
+        let grants: &'static [Grant] = match self {
+            Self::Nothing => &[],
+            Self::AllOf(grants) | Self::AnyOf(grants) => grants,
+        };
+        grants.iter().map(|grant| grant.name)
     }
 }
 
@@ -186,24 +214,41 @@ impl RateKey {
 mod tests {
     use super::*;
 
+    const ADMIN: Grant = Grant {
+        name: "admin",
+        held_by: &["admin"],
+    };
+    const EDITOR: Grant = Grant {
+        name: "editor",
+        held_by: &["editor", "admin"],
+    };
+    const AUDITOR: Grant = Grant {
+        name: "auditor",
+        held_by: &["auditor"],
+    };
+
     #[test]
-    fn requirements() {
-        let held = ["editor", "viewer"];
-        assert!(Requirement::Nothing.is_met_by(&held));
-        assert!(Requirement::AnyOf(&["admin", "editor"]).is_met_by(&held));
-        assert!(!Requirement::AllOf(&["admin", "editor"]).is_met_by(&held));
-        assert!(Requirement::AllOf(&["viewer", "editor"]).is_met_by(&held));
-        assert!(!Requirement::AnyOf(&["admin"]).is_met_by(&[] as &[&str]));
+    fn requirements_honour_the_hierarchy() {
+        assert!(Requirement::Nothing.is_met_by(&["viewer"]));
+        assert!(Requirement::AllOf(&[EDITOR]).is_met_by(&["editor"]));
+        assert!(Requirement::AllOf(&[EDITOR]).is_met_by(&["admin"]));
+        assert!(!Requirement::AllOf(&[ADMIN]).is_met_by(&["editor"]));
+        assert!(!Requirement::AllOf(&[EDITOR, AUDITOR]).is_met_by(&["admin"]));
+        assert!(Requirement::AllOf(&[EDITOR, AUDITOR]).is_met_by(&["admin", "auditor"]));
+        assert!(Requirement::AnyOf(&[ADMIN, AUDITOR]).is_met_by(&["auditor"]));
+        assert!(!Requirement::AnyOf(&[ADMIN]).is_met_by(&[] as &[&str]));
+        let names: Vec<_> = Requirement::AnyOf(&[ADMIN, AUDITOR]).names().collect();
+        assert_eq!(names, ["admin", "auditor"]);
     }
 
     #[test]
     fn builder_states_the_policy() {
         const SPEC: PolicySpec = PolicySpec::bearer("create_user")
-            .all_roles(&["admin"])
+            .all_roles(&[ADMIN])
             .rate(100, 900, RateKey::User)
             .validated();
         assert_eq!(SPEC.auth, Auth::Bearer);
-        assert_eq!(SPEC.roles, Requirement::AllOf(&["admin"]));
+        assert_eq!(SPEC.roles, Requirement::AllOf(&[ADMIN]));
         let rate = SPEC.rate.expect("rate");
         assert_eq!(rate.refill_interval(), Duration::from_secs(9));
         const { assert!(SPEC.validated) };

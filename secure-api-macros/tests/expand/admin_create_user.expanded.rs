@@ -5,7 +5,7 @@ impl ::secure_api::__private::Policy for __secure_policy_create_user {
     const SPEC: ::secure_api::__private::PolicySpec = ::secure_api::__private::PolicySpec::bearer(
             "create_user",
         )
-        .all_roles(&["admin"])
+        .all_roles(&[crate::__secure_role!("admin")])
         .rate(100, 900, ::secure_api::__private::RateKey::User)
         .validated();
 }

@@ -5,7 +5,9 @@ impl ::my_api::security::__private::Policy for __secure_policy_upload {
     const SPEC: ::my_api::security::__private::PolicySpec = ::my_api::security::__private::PolicySpec::bearer(
             "upload",
         )
-        .all_roles(&["uploader", "verified"]);
+        .all_roles(
+            &[crate::__secure_role!("uploader"), crate::__secure_role!("verified")],
+        );
 }
 async fn upload(
     _: ::my_api::security::__private::Guard<__secure_policy_upload>,

@@ -5,7 +5,12 @@ impl ::secure_api::__private::Policy for __secure_policy_report {
     const SPEC: ::secure_api::__private::PolicySpec = ::secure_api::__private::PolicySpec::bearer(
             "report",
         )
-        .any_scope(&["reports:read", "reports:admin"])
+        .any_scope(
+            &[
+                crate::__secure_scope!("reports:read"),
+                crate::__secure_scope!("reports:admin"),
+            ],
+        )
         .rate(10, 1, ::secure_api::__private::RateKey::Global)
         .validated();
 }

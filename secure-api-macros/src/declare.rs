@@ -1,0 +1,280 @@
+//! `roles!` and `scopes!`: the one place an application declares the names `#[secure]` may
+//! require. Each generates a `macro_rules!` checker at the crate root that `#[secure]`'s
+//! expansion calls with every name it requires: a declared name becomes its `Grant`, an
+//! undeclared one a compile error on the name, with the nearest declared name suggested.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use std::collections::{BTreeMap, BTreeSet};
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{Ident, LitStr, Token};
+
+/// Roles or scopes: the words that differ between the two declarations.
+#[derive(Clone, Copy)]
+pub(crate) enum Kind {
+    Role,
+    Scope,
+}
+
+impl Kind {
+    fn word(self) -> &'static str {
+        match self {
+            Self::Role => "role",
+            Self::Scope => "scope",
+        }
+    }
+
+    fn checker(self) -> Ident {
+        format_ident!("__secure_{}", self.word())
+    }
+}
+
+/// A name as written: `admin` or `"notes:read"`.
+struct Name {
+    text: String,
+    span: Span,
+}
+
+impl Parse for Name {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        if input.peek(LitStr) {
+            let lit: LitStr = input.parse()?;
+            Ok(Self {
+                text: lit.value(),
+                span: lit.span(),
+            })
+        } else {
+            let ident: Ident = input.call(syn::ext::IdentExt::parse_any)?;
+            Ok(Self {
+                text: ident.to_string(),
+                span: ident.span(),
+            })
+        }
+    }
+}
+
+/// `admin > editor > viewer, auditor`: chains of names, each implying the ones after it.
+struct Declaration(Punctuated<Punctuated<Name, Token![>]>, Token![,]>);
+
+impl Parse for Declaration {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let chains = Punctuated::parse_terminated_with(input, |chain| {
+            Punctuated::parse_separated_nonempty(chain)
+        })?;
+        Ok(Self(chains))
+    }
+}
+
+/// `roles!` / `scopes!`.
+pub(crate) fn declare(kind: Kind, input: TokenStream) -> TokenStream {
+    match syn::parse2::<Declaration>(input).and_then(|declaration| checker(kind, declaration)) {
+        Ok(tokens) => tokens,
+        Err(error) => error.to_compile_error(),
+    }
+}
+
+fn checker(kind: Kind, declaration: Declaration) -> syn::Result<TokenStream> {
+    let word = kind.word();
+    let mut errors: Option<syn::Error> = None;
+    let mut fail = |span: Span, message: String| {
+        let error = syn::Error::new(span, message);
+        match &mut errors {
+            Some(errors) => errors.combine(error),
+            None => errors = Some(error),
+        }
+    };
+    // name → the names declared directly above it
+    let mut above: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut order: Vec<String> = Vec::new();
+    for chain in &declaration.0 {
+        let names: Vec<&Name> = chain.iter().collect();
+        for name in &names {
+            if name.text.is_empty() || name.text.chars().any(char::is_whitespace) {
+                fail(
+                    name.span,
+                    format!("a {word} name cannot be empty or contain white space"),
+                );
+            }
+            if !above.contains_key(&name.text) {
+                above.insert(name.text.clone(), BTreeSet::new());
+                order.push(name.text.clone());
+            }
+        }
+        if let (Kind::Scope, Some(second)) = (kind, names.get(1)) {
+            fail(
+                second.span,
+                "scopes have no hierarchy; separate them with commas".to_owned(),
+            );
+        }
+        for pair in names.windows(2) {
+            if let Some(below) = above.get_mut(&pair[1].text) {
+                below.insert(pair[0].text.clone());
+            }
+        }
+    }
+    if order.is_empty() {
+        fail(
+            Span::call_site(),
+            format!("declare at least one {word}, e.g. `{word}s! {{ admin > editor }}`"),
+        );
+    }
+    let held_by: Vec<Vec<String>> = order
+        .iter()
+        .map(|name| {
+            holders(name, &above).unwrap_or_else(|| {
+                fail(
+                    Span::call_site(),
+                    format!("the {word} hierarchy has a cycle through `{name}`"),
+                );
+                Vec::new()
+            })
+        })
+        .collect();
+    if let Some(errors) = errors {
+        return Err(errors);
+    }
+
+    let checker = kind.checker();
+    let kind_ident = format_ident!("{word}");
+    let arms = order.iter().zip(&held_by).map(|(name, holders)| {
+        quote! {
+            (#name) => {
+                ::secure_api::__private::Grant { name: #name, held_by: &[#(#holders),*] }
+            };
+        }
+    });
+    Ok(quote! {
+        #[doc(hidden)]
+        macro_rules! #checker {
+            #(#arms)*
+            ($undeclared:literal) => {
+                ::secure_api::__private::undeclared!(#kind_ident $undeclared #(#order)*)
+            };
+        }
+        #[doc(hidden)]
+        pub(crate) use #checker;
+    })
+}
+
+/// `name` itself, then every name that implies it, nearest first; `None` if `name` implies
+/// itself through a cycle.
+fn holders(name: &str, above: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    let mut holders = vec![name.to_owned()];
+    let mut next = 0;
+    while let Some(current) = holders.get(next).cloned() {
+        for higher in above.get(&current).into_iter().flatten() {
+            if higher == name {
+                return None;
+            }
+            if !holders.contains(higher) {
+                holders.push(higher.clone());
+            }
+        }
+        next += 1;
+    }
+    Some(holders)
+}
+
+/// `undeclared!(role "admn" "admin" "editor")`: the error for a name no declaration has.
+pub(crate) fn undeclared(input: TokenStream) -> TokenStream {
+    struct Undeclared {
+        kind: Ident,
+        name: LitStr,
+        declared: Vec<LitStr>,
+    }
+    impl Parse for Undeclared {
+        fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+            let kind = input.parse()?;
+            let name = input.parse()?;
+            let mut declared = Vec::new();
+            while !input.is_empty() {
+                declared.push(input.parse()?);
+            }
+            Ok(Self {
+                kind,
+                name,
+                declared,
+            })
+        }
+    }
+    let Undeclared {
+        kind,
+        name,
+        declared,
+    } = match syn::parse2(input) {
+        Ok(parsed) => parsed,
+        Err(error) => return error.to_compile_error(),
+    };
+    let wanted = name.value();
+    let declared: Vec<String> = declared.iter().map(LitStr::value).collect();
+    let nearest = declared
+        .iter()
+        .map(|candidate| (edit_distance(&wanted, candidate), candidate))
+        .filter(|(distance, candidate)| *distance <= candidate.len().max(wanted.len()) / 3 + 1)
+        .min();
+    let suggestion = match nearest {
+        Some((_, candidate)) => format!("did you mean `{candidate}`? "),
+        None => String::new(),
+    };
+    let listed = declared
+        .iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let message = format!(
+        "`{wanted}` is not a declared {kind}; {suggestion}the declared {kind}s are {listed} \
+         (add it to `secure_api::{kind}s!` at the crate root if it is new)"
+    );
+    quote_spanned!(name.span()=> ::core::compile_error!(#message))
+}
+
+/// Levenshtein distance, for "did you mean".
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous + usize::from(ca != *cb);
+            previous = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holders_follow_the_chains() {
+        let declaration: Declaration =
+            syn::parse_quote!(admin > editor > viewer, admin > auditor, "ops:admin" > auditor);
+        let tokens = checker(Kind::Role, declaration).expect("valid").to_string();
+        assert!(tokens.contains(r#"("viewer") => { :: secure_api :: __private :: Grant { name : "viewer" , held_by : & ["viewer" , "editor" , "admin"] } }"#), "{tokens}");
+        assert!(
+            tokens.contains(r#"held_by : & ["auditor" , "admin" , "ops:admin"]"#),
+            "{tokens}"
+        );
+    }
+
+    #[test]
+    fn cycles_and_scope_chains_are_refused() {
+        let cycle: Declaration = syn::parse_quote!(admin > editor > admin);
+        assert!(checker(Kind::Role, cycle).is_err());
+        let chain: Declaration = syn::parse_quote!("a:read" > "a:write");
+        assert!(checker(Kind::Scope, chain).is_err());
+    }
+
+    #[test]
+    fn suggests_the_nearest_declared_name() {
+        let error = undeclared(quote!(role "admn" "admin" "editor")).to_string();
+        assert!(error.contains("did you mean `admin`?"), "{error}");
+        let far = undeclared(quote!(scope "billing" "notes:read")).to_string();
+        assert!(!far.contains("did you mean"), "{far}");
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+}

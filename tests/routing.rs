@@ -1,0 +1,149 @@
+//! The secure router over real HTTP: the role hierarchy at runtime, unmatched requests as
+//! problems, and the manifest of what it mounted.
+
+mod common;
+
+use axum::Json;
+use common::{Answer, HmacKey, claims, client, serve, sign};
+use jsonwebtoken::Algorithm;
+use secure_api::routing::{SecureRouter, delete, get};
+use secure_api::{AuthUser, secure};
+
+secure_api::roles! {
+    admin > editor > viewer,
+    admin > auditor,
+}
+secure_api::scopes! { "notes:read", "notes:write" }
+
+#[derive(serde::Deserialize, garde::Validate)]
+struct Note {
+    #[garde(length(min = 1))]
+    text: String,
+}
+
+#[secure(role = "viewer", rate = "100/1m")]
+async fn read(user: AuthUser) -> String {
+    user.subject().to_owned()
+}
+
+#[secure(role = "editor", scope = "notes:write", rate = "100/1m", validate)]
+async fn write(Json(note): Json<Note>) -> String {
+    note.text
+}
+
+#[secure(all_roles("editor", "auditor"), rate = "10/1m", rate_key = "global")]
+async fn remove() -> &'static str {
+    "removed"
+}
+
+#[secure(public, rate = "100/1m")]
+async fn health() -> &'static str {
+    "ok"
+}
+
+fn routes() -> SecureRouter<secure_api::Security> {
+    let notes = SecureRouter::new()
+        .route("/", get(read).post(write))
+        .route("/{id}", delete(remove));
+    SecureRouter::new()
+        .route("/health", get(health))
+        .nest("/notes", notes)
+}
+
+#[tokio::test]
+async fn the_role_hierarchy_is_honoured() {
+    let key = HmacKey::generate();
+    let address = serve(routes().with_state(common::hs256_security(&key))).await;
+    let http = client();
+    let call = |method: reqwest::Method, path: &str, roles: &[&str], scope: &str| {
+        let token = sign(
+            &claims("sam", roles, scope),
+            Algorithm::HS256,
+            &key.encoding(),
+            None,
+        );
+        let request = http
+            .request(method, format!("http://{address}{path}"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "text": "hi" }));
+        async move { request.send().await.expect("request").status().as_u16() }
+    };
+    use reqwest::Method;
+    // viewer < editor < admin: each passes what is below it.
+    for roles in [&["viewer"][..], &["editor"], &["admin"]] {
+        assert_eq!(
+            call(Method::GET, "/notes", roles, "").await,
+            200,
+            "{roles:?}"
+        );
+    }
+    assert_eq!(call(Method::GET, "/notes", &["auditor"], "").await, 403);
+    assert_eq!(
+        call(Method::POST, "/notes", &["viewer"], "notes:write").await,
+        403
+    );
+    assert_eq!(
+        call(Method::POST, "/notes", &["admin"], "notes:write").await,
+        200
+    );
+    // Roles do not stand in for scopes.
+    assert_eq!(
+        call(Method::POST, "/notes", &["admin"], "notes:read").await,
+        403
+    );
+    // all_roles(editor, auditor): admin implies both; editor alone does not.
+    assert_eq!(call(Method::DELETE, "/notes/1", &["admin"], "").await, 200);
+    assert_eq!(call(Method::DELETE, "/notes/1", &["editor"], "").await, 403);
+    assert_eq!(
+        call(Method::DELETE, "/notes/1", &["editor", "auditor"], "").await,
+        200
+    );
+}
+
+#[tokio::test]
+async fn unmatched_requests_are_problems() {
+    let key = HmacKey::generate();
+    let address = serve(routes().with_state(common::hs256_security(&key))).await;
+    let http = client();
+    let missing = Answer::from(
+        http.get(format!("http://{address}/nowhere"))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    missing.assert_problem(404);
+    let wrong_method = Answer::from(
+        http.put(format!("http://{address}/notes"))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    wrong_method.assert_problem(405);
+    assert_eq!(wrong_method.header("allow"), "GET,HEAD,POST");
+}
+
+#[test]
+fn the_manifest_lists_every_route_policy() {
+    let manifest = routes().manifest();
+    let table = manifest.to_string();
+    let expected = "\
+METHOD  PATH         HANDLER  AUTH    ROLES             SCOPES       RATE    KEY     VALIDATED
+GET     /health      health   public  -                 -            100/1m  ip      no
+GET     /notes       read     bearer  viewer            -            100/1m  user    no
+POST    /notes       write    bearer  editor            notes:write  100/1m  user    yes
+DELETE  /notes/{id}  remove   bearer  editor & auditor  -            10/1m   global  no
+";
+    assert_eq!(table, expected, "{table}");
+    let json: serde_json::Value = serde_json::from_str(&manifest.to_json()).expect("json");
+    assert_eq!(
+        json["routes"][3]["roles"],
+        serde_json::json!({ "all_of": ["editor", "auditor"] })
+    );
+    assert_eq!(
+        json["routes"][2]["scopes"],
+        serde_json::json!({ "all_of": ["notes:write"] })
+    );
+    assert_eq!(json["routes"][0]["auth"], "public");
+}
