@@ -195,6 +195,16 @@ fn hs256_attacks_are_refused_for_the_right_reason() {
             TokenRejection::TooLarge,
         ),
         ("not a token", "hello".to_owned(), TokenRejection::Malformed),
+        (
+            "a JWT of another type (an ID token, say)",
+            common::sign_typed(&good, Algorithm::HS256, &key.encoding(), None, "JWT"),
+            TokenRejection::WrongType,
+        ),
+        (
+            "no typ at all",
+            forge(&json!({"alg": "HS256"}), &good, &split(&hs(&good)).2),
+            TokenRejection::WrongType,
+        ),
     ];
     for (name, token, expected) in &cases {
         assert_eq!(security.verify(token).err(), Some(*expected), "{name}");

@@ -160,11 +160,16 @@ impl Security {
                 self.reject_token("token_malformed", &client_subject, &audit)
                     .await?
             }
-            Bearer::Token(token) => match self.verify(token) {
+            Bearer::Token(token) => match self.verify_live(token).await {
                 Ok(identity) => identity,
-                Err(rejection) => {
+                Err(Rejected::Token(rejection)) => {
                     self.reject_token(rejection.as_str(), &client_subject, &audit)
                         .await?
+                }
+                Err(Rejected::StoreUnavailable(error)) => {
+                    tracing::error!(target: "secure_api::audit", %error, "token store unavailable");
+                    audit.deny("store_unavailable");
+                    return Err(Problem::unavailable());
                 }
             },
         };
@@ -194,6 +199,23 @@ impl Security {
         audit.allow();
         parts.extensions.insert(AuthUser(identity));
         Ok(())
+    }
+
+    /// Verifies a token and checks that it was not revoked.
+    async fn verify_live(&self, token: &str) -> Result<Identity, Rejected> {
+        let identity = self.verify(token).map_err(Rejected::Token)?;
+        if let Some(jti) = identity.jti() {
+            let revoked = self
+                .inner
+                .token_store
+                .is_revoked(jti, crate::tokens::now())
+                .await
+                .map_err(Rejected::StoreUnavailable)?;
+            if revoked {
+                return Err(Rejected::Token(TokenRejection::Revoked));
+            }
+        }
+        Ok(identity)
     }
 
     /// Takes one request from a budget; denies on exhaustion or when the store is down.
@@ -271,6 +293,11 @@ impl Security {
             .remove_if(client, |_, until| *until <= Instant::now());
         false
     }
+}
+
+enum Rejected {
+    Token(TokenRejection),
+    StoreUnavailable(crate::limit::StoreUnavailable),
 }
 
 enum Bearer<'a> {

@@ -42,10 +42,13 @@ extern crate self as secure_api;
 mod client;
 mod guard;
 mod limit;
+pub mod login;
+pub mod mfa;
 mod policy;
 mod problem;
 pub mod routing;
 mod security;
+mod tokens;
 mod valid;
 
 #[doc = include_str!("secure.md")]
@@ -93,6 +96,10 @@ pub use problem::{FieldError, Problem};
 pub use security::{
     ConfigError, DEFAULT_LEEWAY, Identity, Key, MAX_LEEWAY, MAX_TOKEN_BYTES, Secret, Security,
     SecurityBuilder, TokenRejection,
+};
+pub use tokens::{
+    ACCESS_TOKEN_TYPE, MemoryTokenStore, Principal, RefreshRecord, Spend, TokenError, TokenPair,
+    TokenStore,
 };
 pub use valid::{Parsed, Valid, ValidatedInput};
 

@@ -148,6 +148,11 @@ impl Problem {
         self
     }
 
+    /// Sets a response header.
+    pub fn set_header(&mut self, name: HeaderName, value: HeaderValue) {
+        self.0.headers.insert(name, value);
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.0.status

@@ -4,12 +4,13 @@
 use crate::client::TrustedProxies;
 use crate::limit::{MemoryStore, RateLimitStore, Subject};
 use crate::policy::{Rate, RateKey};
+use crate::tokens::{ACCESS_TOKEN_TYPE, MemoryTokenStore, TokenStore};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// Tokens longer than this are rejected before any parsing (`Authorization` header bytes
 /// after `Bearer `). Real access tokens are far below it; attackers' payloads are not.
@@ -242,6 +243,10 @@ pub enum TokenRejection {
     WrongAudience,
     /// A required claim is missing or of the wrong type.
     BadClaims,
+    /// The `typ` header is not an accepted access-token type (`at+jwt` by default).
+    WrongType,
+    /// The token was revoked (logout) before it expired.
+    Revoked,
 }
 
 impl TokenRejection {
@@ -258,6 +263,8 @@ impl TokenRejection {
             Self::WrongIssuer => "wrong_issuer",
             Self::WrongAudience => "wrong_audience",
             Self::BadClaims => "bad_claims",
+            Self::WrongType => "wrong_token_type",
+            Self::Revoked => "revoked",
         }
     }
 }
@@ -268,6 +275,10 @@ pub struct Identity {
     subject: String,
     roles: Vec<String>,
     scopes: Vec<String>,
+    amr: Vec<String>,
+    auth_time: Option<u64>,
+    jti: Option<String>,
+    expires_at: u64,
     claims: Map<String, Value>,
 }
 
@@ -301,6 +312,26 @@ impl Identity {
     pub fn claims(&self) -> &Map<String, Value> {
         &self.claims
     }
+
+    /// The authentication methods of the `amr` claim (RFC 8176), e.g. `pwd`, `otp`.
+    pub fn amr(&self) -> &[String] {
+        &self.amr
+    }
+
+    /// When the user authenticated (`auth_time`), in seconds since the epoch.
+    pub fn auth_time(&self) -> Option<u64> {
+        self.auth_time
+    }
+
+    /// The token's `jti`, by which it can be revoked.
+    pub fn jti(&self) -> Option<&str> {
+        self.jti.as_deref()
+    }
+
+    /// The token's `exp`, in seconds since the epoch.
+    pub fn expires_at(&self) -> u64 {
+        self.expires_at
+    }
 }
 
 /// The application-wide security configuration. Put it in the router's state (directly or
@@ -320,6 +351,10 @@ pub(crate) struct Inner {
     pub(crate) store: Arc<dyn RateLimitStore>,
     pub(crate) default_rate: Rate,
     pub(crate) failed_auth_rate: Rate,
+    pub(crate) token_store: Arc<dyn TokenStore>,
+    pub(crate) access_token_ttl: Duration,
+    pub(crate) refresh_token_ttl: Duration,
+    token_types: Vec<String>,
     /// Clients whose failed authentications used up their budget, until when.
     pub(crate) blocked: dashmap::DashMap<Subject, Instant>,
 }
@@ -391,8 +426,8 @@ impl Security {
     }
 
     /// Signs an access token for `subject` with the first key that can sign (an HMAC key),
-    /// valid for `ttl`. Meant for development and tests; production tokens usually come from
-    /// an identity provider.
+    /// valid for `ttl`, with no refresh token. Meant for development and tests; see
+    /// [`Security::issue`] for the full lifecycle.
     pub fn mint(
         &self,
         subject: &str,
@@ -400,35 +435,27 @@ impl Security {
         scopes: &[&str],
         ttl: Duration,
     ) -> Result<String, ConfigError> {
-        let entry = self
+        let principal = crate::tokens::Principal::new(subject, &[])
+            .with_roles(roles)
+            .with_scopes(scopes);
+        self.sign_access_token(&principal, ttl)
+    }
+
+    /// Signs claims as an access token (`typ: at+jwt`) with the first key that can sign.
+    pub(crate) fn sign(&self, claims: &Value) -> Result<String, ConfigError> {
+        let (key, encoding) = self
             .inner
             .keys
             .iter()
-            .find(|entry| entry.key.encoding.is_some())
+            .find_map(|entry| Some((&entry.key, entry.key.encoding.as_ref()?)))
             .ok_or_else(|| ConfigError::Invalid {
                 name: "keys".into(),
                 reason: "no configured key can sign (only HMAC keys hold a secret)".into(),
             })?;
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
-        let jti: u128 = rand::random();
-        let claims = serde_json::json!({
-            "iss": self.inner.issuer,
-            "aud": self.inner.audience,
-            "sub": subject,
-            "iat": now,
-            "nbf": now,
-            "exp": now + ttl.as_secs(),
-            "jti": format!("{jti:032x}"),
-            "roles": roles,
-            "scope": scopes.join(" "),
-        });
-        let mut header = Header::new(entry.key.algorithm);
-        header.kid = entry.key.kid.clone();
-        let encoding = entry.key.encoding.as_ref().ok_or(ConfigError::NoKey)?;
-        jsonwebtoken::encode(&header, &claims, encoding).map_err(|error| ConfigError::Invalid {
+        let mut header = Header::new(key.algorithm);
+        header.typ = Some(crate::tokens::ACCESS_TOKEN_TYPE.to_owned());
+        header.kid = key.kid.clone();
+        jsonwebtoken::encode(&header, claims, encoding).map_err(|error| ConfigError::Invalid {
             name: "signing key".into(),
             reason: error.to_string(),
         })
@@ -454,6 +481,16 @@ impl Security {
         .ok_or(TokenRejection::UnknownKey)?;
         if header.alg != entry.key.algorithm {
             return Err(TokenRejection::AlgorithmNotAllowed);
+        }
+        let typ = header.typ.as_deref().unwrap_or("");
+        let typ = typ.strip_prefix("application/").unwrap_or(typ);
+        if !self
+            .inner
+            .token_types
+            .iter()
+            .any(|accepted| accepted.eq_ignore_ascii_case(typ))
+        {
+            return Err(TokenRejection::WrongType);
         }
         let data = jsonwebtoken::decode::<Map<String, Value>>(
             token,
@@ -490,26 +527,50 @@ fn identity(claims: Map<String, Value>) -> Result<Identity, TokenRejection> {
         Some(Value::String(subject)) if !subject.is_empty() => subject.clone(),
         _ => return Err(TokenRejection::BadClaims),
     };
-    let roles = match claims.get("roles") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(roles)) => roles
-            .iter()
-            .map(|role| role.as_str().map(str::to_owned))
-            .collect::<Option<Vec<_>>>()
-            .ok_or(TokenRejection::BadClaims)?,
-        Some(_) => return Err(TokenRejection::BadClaims),
-    };
+    let roles = strings(claims.get("roles"))?;
     let scopes = match claims.get("scope") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::String(scope)) => scope.split_whitespace().map(str::to_owned).collect(),
         Some(_) => return Err(TokenRejection::BadClaims),
     };
+    let amr = strings(claims.get("amr"))?;
+    let auth_time = match claims.get("auth_time") {
+        None | Some(Value::Null) => None,
+        Some(time) => Some(time.as_u64().ok_or(TokenRejection::BadClaims)?),
+    };
+    let jti = match claims.get("jti") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(jti)) => Some(jti.clone()),
+        Some(_) => return Err(TokenRejection::BadClaims),
+    };
+    // jsonwebtoken has already required a numeric `exp`.
+    let expires_at = claims
+        .get("exp")
+        .and_then(Value::as_u64)
+        .ok_or(TokenRejection::BadClaims)?;
     Ok(Identity {
         subject,
         roles,
         scopes,
+        amr,
+        auth_time,
+        jti,
+        expires_at,
         claims,
     })
+}
+
+/// An optional array-of-strings claim.
+fn strings(claim: Option<&Value>) -> Result<Vec<String>, TokenRejection> {
+    match claim {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| item.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()
+            .ok_or(TokenRejection::BadClaims),
+        Some(_) => Err(TokenRejection::BadClaims),
+    }
 }
 
 /// Builds a [`Security`]; every setting has a safe default except the issuer, the audience
@@ -524,6 +585,10 @@ pub struct SecurityBuilder {
     store: Option<Arc<dyn RateLimitStore>>,
     default_rate: Option<Rate>,
     failed_auth_rate: Option<Rate>,
+    token_store: Option<Arc<dyn TokenStore>>,
+    access_token_ttl: Option<Duration>,
+    refresh_token_ttl: Option<Duration>,
+    token_types: Vec<String>,
 }
 
 impl SecurityBuilder {
@@ -595,6 +660,31 @@ impl SecurityBuilder {
             window,
             key: RateKey::Ip,
         });
+        self
+    }
+
+    /// Where refresh families and revoked access tokens live; in memory by default.
+    pub fn token_store(mut self, store: impl TokenStore) -> Self {
+        self.token_store = Some(Arc::new(store));
+        self
+    }
+
+    /// How long issued access tokens live: 15 minutes by default.
+    pub fn access_token_ttl(mut self, ttl: Duration) -> Self {
+        self.access_token_ttl = Some(ttl);
+        self
+    }
+
+    /// How long refresh tokens live: 7 days by default.
+    pub fn refresh_token_ttl(mut self, ttl: Duration) -> Self {
+        self.refresh_token_ttl = Some(ttl);
+        self
+    }
+
+    /// Also accepts access tokens whose `typ` header is `typ` (e.g. `JWT` from an identity
+    /// provider that does not type its tokens). Only `at+jwt` is accepted by default.
+    pub fn accept_token_type(mut self, typ: impl Into<String>) -> Self {
+        self.token_types.push(typ.into());
         self
     }
 
@@ -716,6 +806,18 @@ impl SecurityBuilder {
                     window: Duration::from_secs(60),
                     key: RateKey::Ip,
                 }),
+                token_store: self
+                    .token_store
+                    .unwrap_or_else(|| Arc::new(MemoryTokenStore::new())),
+                access_token_ttl: self
+                    .access_token_ttl
+                    .unwrap_or(Duration::from_secs(15 * 60)),
+                refresh_token_ttl: self
+                    .refresh_token_ttl
+                    .unwrap_or(Duration::from_secs(7 * 24 * 60 * 60)),
+                token_types: std::iter::once(ACCESS_TOKEN_TYPE.to_owned())
+                    .chain(self.token_types)
+                    .collect(),
                 blocked: dashmap::DashMap::new(),
             }),
         })

@@ -77,9 +77,21 @@ pub fn claims(subject: &str, roles: &[&str], scope: &str) -> Value {
     })
 }
 
+/// Signs an access token (`typ: at+jwt`, RFC 9068).
 pub fn sign(claims: &Value, algorithm: Algorithm, key: &EncodingKey, kid: Option<&str>) -> String {
+    sign_typed(claims, algorithm, key, kid, "at+jwt")
+}
+
+pub fn sign_typed(
+    claims: &Value,
+    algorithm: Algorithm,
+    key: &EncodingKey,
+    kid: Option<&str>,
+    typ: &str,
+) -> String {
     let mut header = Header::new(algorithm);
     header.kid = kid.map(str::to_owned);
+    header.typ = Some(typ.to_owned());
     jsonwebtoken::encode(&header, claims, key).expect("signing")
 }
 
