@@ -11,13 +11,19 @@
 //!
 //! `cargo run --example quickstart -- --manifest` prints every route's policy and exits
 //! (`--manifest json` for JSON).
+//!
+//! Accounts live in memory: sign up, log in, refresh, log out, and enrol a TOTP
+//! authenticator for the routes that want a second factor (see the README's walk-through).
 
 use axum::extract::{FromRef, Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Json, Router};
-use secure_api::routing::{SecureRouter, delete, get};
-use secure_api::{AuthUser, Security, secure};
+use secure_api::login::{Login, LoginLimits};
+use secure_api::mfa::Totp;
+use secure_api::routing::{SecureRouter, delete, get, post};
+use secure_api::{AuthUser, ClientIp, Principal, Problem, Security, TokenPair, secure};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -31,6 +37,15 @@ secure_api::scopes! { "notes:read" }
 struct AppState {
     security: Security,
     notes: Arc<Mutex<Vec<Note>>>,
+    accounts: Arc<Mutex<HashMap<String, Account>>>,
+    login: Arc<Login>,
+    totp: Arc<Totp>,
+}
+
+struct Account {
+    password_hash: String,
+    roles: Vec<String>,
+    totp_secret: Option<String>,
 }
 
 impl FromRef<AppState> for Security {
@@ -83,10 +98,7 @@ async fn list_notes(
     user: AuthUser,
     Query(page): Query<Page>,
 ) -> Json<Vec<Note>> {
-    let notes = state
-        .notes
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let notes = lock(&state.notes);
     let own = notes
         .iter()
         .filter(|note| note.owner == user.subject())
@@ -103,10 +115,7 @@ async fn create_note(
     user: AuthUser,
     Json(note): Json<NewNote>,
 ) -> (StatusCode, Json<Note>) {
-    let mut notes = state
-        .notes
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut notes = lock(&state.notes);
     let note = Note {
         id: notes.len() + 1,
         owner: user.subject().to_owned(),
@@ -119,10 +128,7 @@ async fn create_note(
 /// Only administrators delete, and only 10 notes a minute between all of them.
 #[secure(role = "admin", rate = "10/1m", rate_key = "global")]
 async fn delete_note(State(state): State<AppState>, Path(id): Path<usize>) -> StatusCode {
-    let mut notes = state
-        .notes
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut notes = lock(&state.notes);
     let before = notes.len();
     notes.retain(|note| note.id != id);
     match notes.len() < before {
@@ -131,19 +137,192 @@ async fn delete_note(State(state): State<AppState>, Path(id): Path<usize>) -> St
     }
 }
 
+#[derive(Deserialize, garde::Validate)]
+#[serde(deny_unknown_fields)]
+struct Credentials {
+    #[garde(length(chars, min = 3, max = 64), pattern(r"^[A-Za-z0-9_.@-]+$"))]
+    username: String,
+    // An upper bound keeps a megabyte "password" from costing a megabyte of hashing.
+    #[garde(length(chars, min = 12, max = 128))]
+    password: String,
+}
+
+#[derive(Deserialize, garde::Validate)]
+#[serde(deny_unknown_fields)]
+struct RefreshRequest {
+    #[garde(length(min = 43, max = 64))]
+    refresh_token: String,
+}
+
+#[derive(Deserialize, garde::Validate)]
+#[serde(deny_unknown_fields)]
+struct LogoutRequest {
+    #[garde(inner(length(min = 43, max = 64)))]
+    refresh_token: Option<String>,
+}
+
+#[derive(Deserialize, garde::Validate)]
+#[serde(deny_unknown_fields)]
+struct OneTimeCode {
+    #[garde(length(min = 6, max = 6), pattern(r"^[0-9]{6}$"))]
+    code: String,
+}
+
+/// New accounts get the writer role.
+#[secure(public, rate = "10/1h", validate)]
+async fn signup(
+    State(state): State<AppState>,
+    Json(credentials): Json<Credentials>,
+) -> Result<StatusCode, Problem> {
+    let password_hash = state
+        .login
+        .passwords()
+        .hash(&credentials.password)
+        .map_err(|_| Problem::internal())?;
+    let mut accounts = lock(&state.accounts);
+    if accounts.contains_key(&credentials.username) {
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "This username is taken.",
+        ));
+    }
+    accounts.insert(
+        credentials.username,
+        Account {
+            password_hash,
+            roles: vec!["writer".into()],
+            totp_secret: None,
+        },
+    );
+    Ok(StatusCode::CREATED)
+}
+
+/// A password login: the same answer for an unknown user as for a wrong password, and
+/// failures throttled per account and per address.
+#[secure(public, rate = "30/15m", validate)]
+async fn login(
+    State(state): State<AppState>,
+    ClientIp(client): ClientIp,
+    Json(credentials): Json<Credentials>,
+) -> Result<Json<TokenPair>, Problem> {
+    let stored = lock(&state.accounts)
+        .get(&credentials.username)
+        .map(|account| (account.password_hash.clone(), account.roles.clone()));
+    let logged_in = state.login.attempt(
+        &credentials.username,
+        &credentials.password,
+        client,
+        stored.as_ref().map(|(hash, roles)| (hash.as_str(), roles)),
+    )?;
+    let roles: Vec<&str> = logged_in.account.iter().map(String::as_str).collect();
+    let principal = Principal::new(credentials.username, &["pwd"])
+        .with_roles(&roles)
+        .with_scopes(&["notes:read"]);
+    Ok(Json(state.security.issue(&principal).await?))
+}
+
+/// Spends a refresh token for a new pair; a spent one revokes the whole family.
+#[secure(public, rate = "60/15m", validate)]
+async fn refresh(
+    State(state): State<AppState>,
+    Json(request): Json<RefreshRequest>,
+) -> Result<Json<TokenPair>, Problem> {
+    Ok(Json(state.security.refresh(&request.refresh_token).await?))
+}
+
+/// Revokes this access token and, if given, the refresh family.
+#[secure(rate = "30/1m", validate)]
+async fn logout(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Json(request): Json<LogoutRequest>,
+) -> Result<StatusCode, Problem> {
+    state
+        .security
+        .logout(&user, request.refresh_token.as_deref())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A new TOTP secret for the caller's authenticator app.
+#[secure(rate = "5/1h")]
+async fn mfa_enrol(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<secure_api::mfa::TotpEnrolment>, Problem> {
+    let enrolment = state
+        .totp
+        .enrol(user.subject())
+        .map_err(|_| Problem::internal())?;
+    let mut accounts = lock(&state.accounts);
+    let account = accounts
+        .get_mut(user.subject())
+        .ok_or_else(|| Problem::new(StatusCode::NOT_FOUND, "No such account."))?;
+    account.totp_secret = Some(enrolment.secret.clone());
+    Ok(Json(enrolment))
+}
+
+/// Step-up: a valid code earns tokens that carry the second factor (`amr: ["pwd", "otp"]`).
+#[secure(rate = "10/15m", validate)]
+async fn mfa_verify(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Json(request): Json<OneTimeCode>,
+) -> Result<Json<TokenPair>, Problem> {
+    let secret = lock(&state.accounts)
+        .get(user.subject())
+        .and_then(|account| account.totp_secret.clone());
+    let valid =
+        secret.is_some_and(|secret| state.totp.verify(user.subject(), &secret, &request.code));
+    if !valid {
+        return Err(Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "The one-time code is not valid.",
+        ));
+    }
+    let roles: Vec<&str> = user.roles().iter().map(String::as_str).collect();
+    let scopes: Vec<&str> = user.scopes().iter().map(String::as_str).collect();
+    let principal = Principal::new(user.subject(), &["pwd", "otp"])
+        .with_roles(&roles)
+        .with_scopes(&scopes);
+    Ok(Json(state.security.issue(&principal).await?))
+}
+
+/// Needs a second factor used within the last 15 minutes.
+#[secure(mfa = "15m", rate = "10/1m")]
+async fn security_settings(user: AuthUser) -> String {
+    format!("security settings of {}", user.subject())
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Every route, each with its declared policy; nothing else can be mounted here.
 fn routes() -> SecureRouter<AppState> {
     SecureRouter::new()
         .route("/health", get(health))
         .route("/me", get(me))
+        .route("/me/security", get(security_settings))
         .route("/notes", get(list_notes).post(create_note))
         .route("/notes/{id}", delete(delete_note))
+        .route("/auth/signup", post(signup))
+        .route("/auth/login", post(login))
+        .route("/auth/refresh", post(refresh))
+        .route("/auth/logout", post(logout))
+        .route("/auth/mfa/enrol", post(mfa_enrol))
+        .route("/auth/mfa/verify", post(mfa_verify))
 }
 
 fn app(security: Security) -> Router {
     routes().with_state(AppState {
         security,
         notes: Arc::default(),
+        accounts: Arc::default(),
+        login: Arc::new(Login::new(LoginLimits::default())),
+        totp: Arc::new(Totp::new("secure-api quickstart")),
     })
 }
 

@@ -129,11 +129,11 @@ fn the_manifest_lists_every_route_policy() {
     let manifest = routes().manifest();
     let table = manifest.to_string();
     let expected = "\
-METHOD  PATH         HANDLER  AUTH    ROLES             SCOPES       RATE    KEY     VALIDATED
-GET     /health      health   public  -                 -            100/1m  ip      no
-GET     /notes       read     bearer  viewer            -            100/1m  user    no
-POST    /notes       write    bearer  editor            notes:write  100/1m  user    yes
-DELETE  /notes/{id}  remove   bearer  editor & auditor  -            10/1m   global  no
+METHOD  PATH         HANDLER  AUTH    ROLES             SCOPES       MFA  RATE    KEY     VALIDATED
+GET     /health      health   public  -                 -            -    100/1m  ip      no
+GET     /notes       read     bearer  viewer            -            -    100/1m  user    no
+POST    /notes       write    bearer  editor            notes:write  -    100/1m  user    yes
+DELETE  /notes/{id}  remove   bearer  editor & auditor  -            -    10/1m   global  no
 ";
     assert_eq!(table, expected, "{table}");
     let json: serde_json::Value = serde_json::from_str(&manifest.to_json()).expect("json");

@@ -2,7 +2,7 @@
 //! argument, each keeping the span of the token it came from.
 
 use darling::ast::NestedMeta;
-use darling::util::{Flag, SpannedValue};
+use darling::util::{Flag, Override, SpannedValue};
 use darling::{Error, FromMeta};
 use proc_macro2::{Span, TokenStream};
 use std::marker::PhantomData;
@@ -21,6 +21,7 @@ pub(crate) const ARGUMENTS: &[&str] = &[
     "rate_key",
     "validate",
     "skip_validation",
+    "mfa",
     "crate",
 ];
 
@@ -38,6 +39,8 @@ pub(crate) struct SecureArgs {
     pub(crate) rate_key: Option<SpannedValue<RateKey>>,
     pub(crate) validate: Flag,
     pub(crate) skip_validation: Option<SpannedValue<Reason>>,
+    /// `mfa` (a second factor) or `mfa = "15m"` (one used at most that long ago).
+    pub(crate) mfa: Option<SpannedValue<Override<MaxAge>>>,
     #[darling(rename = "crate")]
     pub(crate) krate: Option<syn::Path>,
     /// Where each argument's name was written, for errors about the argument as a whole.
@@ -341,20 +344,17 @@ impl FromMeta for Rate {
                 ))
             })?,
         };
-        let unit_secs = match unit {
-            "s" => 1,
-            "m" => 60,
-            "h" => 60 * 60,
-            "d" => 24 * 60 * 60,
-            "" => {
+        let unit_secs = match unit_secs(unit) {
+            Some(secs) => secs,
+            None if unit.is_empty() => {
                 return Err(Error::custom(format!(
                     "the window `{window}` in rate `{value}` has no unit; \
                      add s, m, h or d, e.g. \"{count}/{window}m\""
                 )));
             }
-            other => {
+            None => {
                 return Err(Error::custom(format!(
-                    "unknown unit `{other}` in rate `{value}`; use s (seconds), m (minutes), \
+                    "unknown unit `{unit}` in rate `{value}`; use s (seconds), m (minutes), \
                      h (hours) or d (days)"
                 )));
             }
@@ -370,6 +370,44 @@ impl FromMeta for Rate {
             ))
         })?;
         Ok(Self { max, window_secs })
+    }
+}
+
+fn unit_secs(unit: &str) -> Option<u64> {
+    match unit {
+        "s" => Some(1),
+        "m" => Some(60),
+        "h" => Some(60 * 60),
+        "d" => Some(24 * 60 * 60),
+        _ => None,
+    }
+}
+
+/// `mfa = "15m"`: how long ago the second factor may have been used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MaxAge {
+    pub(crate) secs: u64,
+}
+
+impl FromMeta for MaxAge {
+    fn from_string(value: &str) -> darling::Result<Self> {
+        let text = value.trim();
+        let digits = text.len() - text.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let (amount, unit) = text.split_at(digits);
+        let secs = amount
+            .parse::<u64>()
+            .ok()
+            .zip(unit_secs(unit))
+            .and_then(|(amount, unit)| amount.checked_mul(unit))
+            .filter(|secs| *secs > 0);
+        match secs {
+            Some(secs) => Ok(Self { secs }),
+            None => Err(Error::custom(format!(
+                "`{value}` is not a duration; write the longest time since the second factor \
+                 was used as a number and a unit (s, m, h or d), e.g. `mfa = \"15m\"`, or just \
+                 `mfa` for no limit"
+            ))),
+        }
     }
 }
 

@@ -158,6 +158,14 @@ fn policy_spec(name: &str, policy: &Policy, private: &TokenStream) -> TokenStrea
         };
         spec = quote!(#spec.rate(#max, #window_secs, #private::RateKey::#key));
     }
+    spec = match policy.mfa {
+        None => spec,
+        Some(None) => quote!(#spec.mfa()),
+        Some(Some(secs)) => {
+            let secs = proc_macro2::Literal::u64_unsuffixed(secs);
+            quote!(#spec.mfa_within(#secs))
+        }
+    };
     if policy.validated {
         spec = quote!(#spec.validated());
     }

@@ -3,7 +3,7 @@
 
 use crate::attr::{ArgumentNames, Name, NameList, Rate, RateKey, SecureArgs};
 use darling::Error;
-use darling::util::SpannedValue;
+use darling::util::{Override, SpannedValue};
 use proc_macro2::{Span, TokenStream};
 use syn::spanned::Spanned;
 use syn::{FnArg, GenericArgument, ItemFn, PathArguments, Type};
@@ -24,6 +24,8 @@ pub(crate) struct Policy {
     pub(crate) scopes: Requirement,
     pub(crate) rate: Option<(Rate, RateKey)>,
     pub(crate) validated: bool,
+    /// `Some(None)`: a second factor; `Some(Some(secs))`: one used at most `secs` ago.
+    pub(crate) mfa: Option<Option<u64>>,
 }
 
 /// How an input extractor is wrapped.
@@ -111,6 +113,7 @@ pub(crate) fn check(args: TokenStream, function: &ItemFn) -> darling::Result<Sec
                 "all_scopes",
                 args.all_scopes.as_ref().map(SpannedValue::span),
             ),
+            ("mfa", args.mfa.as_ref().map(SpannedValue::span)),
         ] {
             if let Some(span) = span {
                 errors.push(error_at(
@@ -206,6 +209,10 @@ pub(crate) fn check(args: TokenStream, function: &ItemFn) -> darling::Result<Sec
             scopes,
             rate: args.rate.as_ref().map(|rate| (**rate, rate_key)),
             validated: validate,
+            mfa: args.mfa.as_ref().map(|mfa| match **mfa {
+                Override::Inherit => None,
+                Override::Explicit(max_age) => Some(max_age.secs),
+            }),
         },
         wrapped_inputs,
         krate: args

@@ -125,6 +125,7 @@ impl Security {
             );
             return Err(Problem::internal());
         };
+        parts.extensions.insert(ClientIp(client));
         let audit = Audit {
             spec,
             parts,
@@ -195,6 +196,12 @@ impl Security {
         if !spec.scopes.is_met_by(identity.scopes()) {
             audit.deny("missing_scope");
             return Err(Problem::insufficient_scope());
+        }
+        if let Some(step_up) = spec.mfa
+            && !step_up.is_met_by(&identity)
+        {
+            audit.deny("step_up_required");
+            return Err(Problem::step_up_required(step_up.max_age));
         }
         audit.allow();
         parts.extensions.insert(AuthUser(identity));
@@ -388,6 +395,25 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthUser {
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
         Ok(parts.extensions.get::<AuthUser>().cloned())
+    }
+}
+
+/// The client's address as the guard determined it: the socket peer, or the `X-Forwarded-For`
+/// hop vouched for by the trusted proxies. Available in every `#[secure]` handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Problem> {
+        parts.extensions.get::<ClientIp>().copied().ok_or_else(|| {
+            tracing::error!(
+                target: "secure_api::audit",
+                "ClientIp requested by a handler that no #[secure] guard admitted"
+            );
+            Problem::internal()
+        })
     }
 }
 

@@ -87,11 +87,11 @@ pub use secure_api_macros::roles;
 pub use secure_api_macros::scopes;
 
 pub use client::TrustedProxies;
-pub use guard::{AuthUser, Claims, Guard};
+pub use guard::{AuthUser, Claims, ClientIp, Guard};
 pub use limit::{
     BoxFuture, Bucket, MemoryStore, RateDecision, RateLimitStore, StoreUnavailable, Subject,
 };
-pub use policy::{Auth, Grant, Policy, PolicySpec, Rate, RateKey, Requirement};
+pub use policy::{Auth, Grant, Policy, PolicySpec, Rate, RateKey, Requirement, StepUp};
 pub use problem::{FieldError, Problem};
 pub use security::{
     ConfigError, DEFAULT_LEEWAY, Identity, Key, MAX_LEEWAY, MAX_TOKEN_BYTES, Secret, Security,

@@ -107,6 +107,22 @@ impl Totp {
     }
 }
 
+impl crate::StepUp {
+    /// Whether `identity` shows a second factor, recent enough.
+    pub fn is_met_by(&self, identity: &crate::Identity) -> bool {
+        let second_factor = identity
+            .amr()
+            .iter()
+            .any(|method| SECOND_FACTORS.contains(&method.as_str()));
+        let recent = self.max_age.is_none_or(|max_age| {
+            identity.auth_time().is_some_and(|auth_time| {
+                crate::tokens::now().saturating_sub(auth_time) <= max_age.as_secs()
+            })
+        });
+        second_factor && recent
+    }
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
 }

@@ -29,6 +29,15 @@ pub struct PolicySpec {
     pub rate: Option<Rate>,
     /// Whether the handler's `Json`/`Query`/`Form`/`Path` inputs are validated by garde.
     pub validated: bool,
+    /// Whether the token must show a second factor (`#[secure(mfa)]`).
+    pub mfa: Option<StepUp>,
+}
+
+/// A second factor required by `#[secure(mfa)]` or `#[secure(mfa = "15m")]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepUp {
+    /// How long ago the user may have authenticated (`auth_time`); `None`: any time.
+    pub max_age: Option<Duration>,
 }
 
 impl PolicySpec {
@@ -41,6 +50,7 @@ impl PolicySpec {
             scopes: Requirement::Nothing,
             rate: None,
             validated: false,
+            mfa: None,
         }
     }
 
@@ -91,6 +101,25 @@ impl PolicySpec {
                 max,
                 window: Duration::from_secs(window_secs),
                 key,
+            }),
+            ..self
+        }
+    }
+
+    /// The token must show a second factor in `amr`.
+    pub const fn mfa(self) -> Self {
+        Self {
+            mfa: Some(StepUp { max_age: None }),
+            ..self
+        }
+    }
+
+    /// The token must show a second factor, and the user must have authenticated at most
+    /// `max_age_secs` ago.
+    pub const fn mfa_within(self, max_age_secs: u64) -> Self {
+        Self {
+            mfa: Some(StepUp {
+                max_age: Some(Duration::from_secs(max_age_secs)),
             }),
             ..self
         }

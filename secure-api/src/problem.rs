@@ -84,6 +84,25 @@ impl Problem {
         .with_header(header::WWW_AUTHENTICATE, WWW_AUTHENTICATE_INSUFFICIENT)
     }
 
+    /// 401 asking for a step-up: the token is valid but shows no second factor, or an old
+    /// one (RFC 9470 `insufficient_user_authentication`).
+    pub fn step_up_required(max_age: Option<std::time::Duration>) -> Self {
+        let mut challenge = String::from(
+            "Bearer error=\"insufficient_user_authentication\", error_description=\"A second authentication factor is required\"",
+        );
+        if let Some(max_age) = max_age {
+            challenge.push_str(&format!(", max_age={}", max_age.as_secs()));
+        }
+        let mut problem = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "This resource requires a recent second authentication factor; sign in again with one.",
+        );
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
+            problem.set_header(header::WWW_AUTHENTICATE, value);
+        }
+        problem
+    }
+
     /// 429 with `Retry-After` and the IETF `RateLimit` / `RateLimit-Policy` fields.
     pub fn too_many_requests(decision: &RateDecision) -> Self {
         let mut problem = Self::new(

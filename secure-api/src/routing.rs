@@ -250,6 +250,8 @@ pub struct RouteEntry {
     pub rate_key: &'static str,
     /// Whether the inputs are validated.
     pub validated: bool,
+    /// A second factor: `null`, `"any age"`, or its maximum age such as `"15m"`.
+    pub mfa: Option<String>,
 }
 
 /// Required names and how many of them are needed.
@@ -299,18 +301,27 @@ impl RouteEntry {
                 .map_or_else(|| "default".to_owned(), |rate| rate_text(&rate)),
             rate_key: spec.rate.map_or(RateKey::User, |rate| rate.key).as_str(),
             validated: spec.validated,
+            mfa: spec.mfa.map(|step_up| {
+                step_up
+                    .max_age
+                    .map_or_else(|| "any age".to_owned(), |age| duration_text(age.as_secs()))
+            }),
         }
     }
 }
 
 /// `100/15m`, as the attribute says it.
 fn rate_text(rate: &Rate) -> String {
-    let secs = rate.window.as_secs();
+    format!("{}/{}", rate.max, duration_text(rate.window.as_secs()))
+}
+
+/// `15m`: the largest unit that divides the duration.
+fn duration_text(secs: u64) -> String {
     let (amount, unit) = [(86_400, "d"), (3_600, "h"), (60, "m")]
         .into_iter()
         .find(|(unit_secs, _)| secs.is_multiple_of(*unit_secs))
         .map_or((secs, "s"), |(unit_secs, unit)| (secs / unit_secs, unit));
-    format!("{}/{amount}{unit}", rate.max)
+    format!("{amount}{unit}")
 }
 
 impl Manifest {
@@ -332,6 +343,7 @@ impl fmt::Display for Manifest {
                 "AUTH",
                 "ROLES",
                 "SCOPES",
+                "MFA",
                 "RATE",
                 "KEY",
                 "VALIDATED",
@@ -346,6 +358,7 @@ impl fmt::Display for Manifest {
                 route.auth.to_owned(),
                 route.roles.as_ref().map_or_else(none, ToString::to_string),
                 route.scopes.as_ref().map_or_else(none, ToString::to_string),
+                route.mfa.clone().unwrap_or_else(none),
                 route.rate.clone(),
                 route.rate_key.to_owned(),
                 if route.validated { "yes" } else { "no" }.to_owned(),
