@@ -48,6 +48,8 @@ mod policy;
 mod problem;
 pub mod routing;
 mod security;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 mod tokens;
 mod valid;
 
@@ -97,6 +99,8 @@ pub use security::{
     ConfigError, DEFAULT_LEEWAY, Identity, Key, MAX_LEEWAY, MAX_TOKEN_BYTES, Secret, Security,
     SecurityBuilder, TokenRejection,
 };
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteTokenStore;
 pub use tokens::{
     ACCESS_TOKEN_TYPE, MemoryTokenStore, Principal, RefreshRecord, Spend, TokenError, TokenPair,
     TokenStore,

@@ -1,0 +1,342 @@
+//! A [`TokenStore`] on SQLite, via sqlx (feature `sqlite`): refresh families and revoked
+//! access tokens that survive a restart and are shared by the processes of one host.
+
+use crate::limit::{BoxFuture, StoreUnavailable};
+use crate::tokens::{Principal, RefreshRecord, Spend, TokenStore, now};
+use sqlx::Row as _;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use std::str::FromStr as _;
+use std::time::Duration;
+
+/// The schema, embedded from `secure-api/migrations`.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// How long a statement waits for another connection's write lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A [`TokenStore`] in a SQLite database: the same semantics as
+/// [`MemoryTokenStore`](crate::MemoryTokenStore), but persistent.
+///
+/// Refresh tokens are stored only by their hash, with the [`Principal`] as JSON. Spending a
+/// token is one `BEGIN IMMEDIATE` transaction, so two concurrent refreshes with the same
+/// token — from two tasks or two processes sharing the file — cannot both succeed. Expired
+/// refresh tokens and revocations are purged as new tokens are inserted.
+///
+/// ```no_run
+/// use secure_api::{Security, SqliteTokenStore};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = SqliteTokenStore::open("sqlite://tokens.db").await?;
+/// let security = Security::builder()
+///     .issuer("https://auth.example.com")
+///     .audience("notes-api")
+///     .ephemeral_key()
+///     .token_store(store)
+///     .build()?;
+/// # Ok(()) }
+/// ```
+///
+/// Give the store a database of its own: its migrations are tracked in sqlx's
+/// `_sqlx_migrations` table, which would clash with an application's own migrations.
+#[derive(Debug, Clone)]
+pub struct SqliteTokenStore {
+    pool: SqlitePool,
+}
+
+impl SqliteTokenStore {
+    /// Opens (creating it if missing) the database at `path_or_url` — a file path or a
+    /// `sqlite:` URL such as `sqlite://tokens.db` or `sqlite::memory:` — in WAL mode with a
+    /// 5 s busy timeout, and brings its schema up to date.
+    ///
+    /// An in-memory database lives as long as the store and is served by one connection.
+    pub async fn open(path_or_url: &str) -> Result<Self, StoreUnavailable> {
+        let options = SqliteConnectOptions::from_str(path_or_url)
+            .map_err(unavailable("cannot parse the database path or URL"))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(BUSY_TIMEOUT);
+        let in_memory = path_or_url.contains(":memory:") || path_or_url.contains("mode=memory");
+        let pool_options = if in_memory {
+            // Every connection to a named in-memory database shares it, but it vanishes with
+            // the last one: keep exactly one, for ever.
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        } else {
+            SqlitePoolOptions::new()
+        };
+        let pool = pool_options
+            .connect_with(options)
+            .await
+            .map_err(unavailable("cannot open the database"))?;
+        Self::from_pool(pool).await
+    }
+
+    /// A store on an existing pool, whose schema is brought up to date first. The pool's
+    /// connections should have a busy timeout (sqlx's default is 5 s).
+    pub async fn from_pool(pool: SqlitePool) -> Result<Self, StoreUnavailable> {
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|error| StoreUnavailable(format!("sqlite token store: migration: {error}")))?;
+        Ok(Self { pool })
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Closes the pool and waits until every connection is closed; the store (and its clones)
+    /// can then answer only errors.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn insert_record(&self, record: RefreshRecord) -> Result<(), StoreUnavailable> {
+        let principal = encode_principal(&record.principal)?;
+        let now = to_sql(now());
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(unavailable("insert"))?;
+        sqlx::query("DELETE FROM refresh_tokens WHERE expires_at <= ?1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable("purge expired refresh tokens"))?;
+        sqlx::query("DELETE FROM revoked_access_tokens WHERE until <= ?1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable("purge expired access-token revocations"))?;
+        // As in the memory store, inserting a known hash replaces the record, unspent.
+        sqlx::query(
+            "INSERT INTO refresh_tokens (hash, family, principal, expires_at, spent) \
+             VALUES (?1, ?2, ?3, ?4, 0) \
+             ON CONFLICT (hash) DO UPDATE SET family = excluded.family, \
+             principal = excluded.principal, expires_at = excluded.expires_at, spent = 0",
+        )
+        .bind(&record.hash)
+        .bind(&record.family)
+        .bind(principal)
+        .bind(to_sql(record.expires_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable("insert"))?;
+        tx.commit().await.map_err(unavailable("insert"))
+    }
+
+    async fn spend_token(&self, hash: &str, now: u64) -> Result<Spend, StoreUnavailable> {
+        let now = to_sql(now);
+        // IMMEDIATE takes the write lock up front: a concurrent spend of the same token waits
+        // here, then sees it spent.
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(unavailable("spend"))?;
+        let fresh = sqlx::query(
+            "UPDATE refresh_tokens SET spent = 1 \
+             WHERE hash = ?1 AND spent = 0 AND expires_at > ?2 \
+             AND family NOT IN (SELECT family FROM revoked_families) \
+             RETURNING family, principal, expires_at",
+        )
+        .bind(hash)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(unavailable("spend"))?;
+        if let Some(row) = fresh {
+            let family: String = row.try_get("family").map_err(unavailable("spend"))?;
+            let principal: String = row.try_get("principal").map_err(unavailable("spend"))?;
+            let expires_at: i64 = row.try_get("expires_at").map_err(unavailable("spend"))?;
+            // Decoded before the commit: a record that cannot be read stays unspent.
+            let principal = decode_principal(&principal)?;
+            tx.commit().await.map_err(unavailable("spend"))?;
+            return Ok(Spend::Fresh(RefreshRecord {
+                hash: hash.to_owned(),
+                family,
+                principal,
+                expires_at: from_sql(expires_at),
+            }));
+        }
+        // Not spendable: unknown, expired, of a revoked family — or spent before (reuse).
+        let prior = sqlx::query(
+            "SELECT family, principal, spent, \
+             family IN (SELECT family FROM revoked_families) AS revoked \
+             FROM refresh_tokens WHERE hash = ?1 AND expires_at > ?2",
+        )
+        .bind(hash)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(unavailable("spend"))?;
+        let reused = match prior {
+            Some(row) => {
+                let spent: i64 = row.try_get("spent").map_err(unavailable("spend"))?;
+                let revoked: i64 = row.try_get("revoked").map_err(unavailable("spend"))?;
+                if spent != 0 && revoked == 0 {
+                    let family: String = row.try_get("family").map_err(unavailable("spend"))?;
+                    let principal: String =
+                        row.try_get("principal").map_err(unavailable("spend"))?;
+                    Some((family, decode_principal(&principal)?.subject))
+                } else {
+                    // Revoked family; an unspent live token would have been spent above.
+                    None
+                }
+            }
+            None => None,
+        };
+        let Some((family, subject)) = reused else {
+            tx.rollback().await.map_err(unavailable("spend"))?;
+            return Ok(Spend::Invalid);
+        };
+        sqlx::query("INSERT INTO revoked_families (family) VALUES (?1) ON CONFLICT DO NOTHING")
+            .bind(&family)
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable("revoke a reused family"))?;
+        tx.commit()
+            .await
+            .map_err(unavailable("revoke a reused family"))?;
+        Ok(Spend::Reused { family, subject })
+    }
+
+    async fn revoke_family_now(&self, family: &str) -> Result<(), StoreUnavailable> {
+        sqlx::query("INSERT INTO revoked_families (family) VALUES (?1) ON CONFLICT DO NOTHING")
+            .bind(family)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable("revoke a family"))?;
+        Ok(())
+    }
+
+    async fn family_of_hash(
+        &self,
+        hash: &str,
+        subject: &str,
+    ) -> Result<Option<String>, StoreUnavailable> {
+        let row = sqlx::query("SELECT family, principal FROM refresh_tokens WHERE hash = ?1")
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable("look up a family"))?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let family: String = row
+            .try_get("family")
+            .map_err(unavailable("look up a family"))?;
+        let principal: String = row
+            .try_get("principal")
+            .map_err(unavailable("look up a family"))?;
+        Ok((decode_principal(&principal)?.subject == subject).then_some(family))
+    }
+
+    async fn revoke_access_token(&self, jti: &str, until: u64) -> Result<(), StoreUnavailable> {
+        sqlx::query(
+            "INSERT INTO revoked_access_tokens (jti, until) VALUES (?1, ?2) \
+             ON CONFLICT (jti) DO UPDATE SET until = excluded.until",
+        )
+        .bind(jti)
+        .bind(to_sql(until))
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable("revoke an access token"))?;
+        Ok(())
+    }
+
+    async fn access_token_is_revoked(&self, jti: &str, now: u64) -> Result<bool, StoreUnavailable> {
+        let revoked: i64 = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = ?1 AND until > ?2)",
+        )
+        .bind(jti)
+        .bind(to_sql(now))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(unavailable("check an access token"))?;
+        Ok(revoked != 0)
+    }
+}
+
+impl TokenStore for SqliteTokenStore {
+    fn insert(&self, record: RefreshRecord) -> BoxFuture<'_, Result<(), StoreUnavailable>> {
+        Box::pin(self.insert_record(record))
+    }
+
+    fn spend<'a>(
+        &'a self,
+        hash: &'a str,
+        now: u64,
+    ) -> BoxFuture<'a, Result<Spend, StoreUnavailable>> {
+        Box::pin(self.spend_token(hash, now))
+    }
+
+    fn revoke_family<'a>(&'a self, family: &'a str) -> BoxFuture<'a, Result<(), StoreUnavailable>> {
+        Box::pin(self.revoke_family_now(family))
+    }
+
+    fn family_of<'a>(
+        &'a self,
+        hash: &'a str,
+        subject: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, StoreUnavailable>> {
+        Box::pin(self.family_of_hash(hash, subject))
+    }
+
+    fn revoke_access<'a>(
+        &'a self,
+        jti: &'a str,
+        until: u64,
+    ) -> BoxFuture<'a, Result<(), StoreUnavailable>> {
+        Box::pin(self.revoke_access_token(jti, until))
+    }
+
+    fn is_revoked<'a>(
+        &'a self,
+        jti: &'a str,
+        now: u64,
+    ) -> BoxFuture<'a, Result<bool, StoreUnavailable>> {
+        Box::pin(self.access_token_is_revoked(jti, now))
+    }
+}
+
+/// Maps a database error to [`StoreUnavailable`], naming the operation. sqlx's messages carry
+/// SQLite's, which name tables and columns, never bound values: no token or hash leaks.
+fn unavailable(operation: &'static str) -> impl FnOnce(sqlx::Error) -> StoreUnavailable {
+    move |error| StoreUnavailable(format!("sqlite token store: {operation}: {error}"))
+}
+
+fn encode_principal(principal: &Principal) -> Result<String, StoreUnavailable> {
+    serde_json::to_string(principal).map_err(|error| {
+        StoreUnavailable(format!(
+            "sqlite token store: cannot encode a principal ({:?} error)",
+            error.classify()
+        ))
+    })
+}
+
+fn decode_principal(json: &str) -> Result<Principal, StoreUnavailable> {
+    serde_json::from_str(json).map_err(|error| {
+        StoreUnavailable(format!(
+            "sqlite token store: a stored principal is not valid ({:?} error at line {}, \
+             column {})",
+            error.classify(),
+            error.line(),
+            error.column()
+        ))
+    })
+}
+
+/// SQLite integers are `i64`; times past `i64::MAX` seconds are stored as `i64::MAX`.
+fn to_sql(seconds: u64) -> i64 {
+    i64::try_from(seconds).unwrap_or(i64::MAX)
+}
+
+fn from_sql(seconds: i64) -> u64 {
+    u64::try_from(seconds).unwrap_or(0)
+}
