@@ -327,25 +327,31 @@ fn app(security: Security) -> Router {
 }
 
 /// The configuration from the environment; with no key configured at all, a demo one.
-fn security() -> Result<(Security, bool), secure_api::ConfigError> {
+/// `QUICKSTART_TOKEN_DB=tokens.db` keeps refresh families and revocations in a SQLite file
+/// instead of memory.
+async fn security() -> Result<(Security, bool), Box<dyn std::error::Error>> {
     const KEY_VARIABLES: [&str; 3] = [
         "SECURE_API_JWT_SECRET",
         "SECURE_API_JWT_SECRET_FILE",
         "SECURE_API_JWT_PUBLIC_KEY_FILE",
     ];
-    if KEY_VARIABLES
+    let configured = KEY_VARIABLES
         .iter()
-        .any(|name| std::env::var_os(name).is_some())
-    {
+        .any(|name| std::env::var_os(name).is_some());
+    let mut builder = if configured {
         // Some configuration was given: use it exactly, or refuse to start.
-        return Security::from_env().map(|security| (security, false));
+        Security::builder().from_env()?
+    } else {
+        Security::builder()
+            .issuer("secure-api-quickstart")
+            .audience("secure-api-quickstart")
+            .ephemeral_key()
+    };
+    if let Some(path) = std::env::var_os("QUICKSTART_TOKEN_DB") {
+        let path = path.to_str().ok_or("QUICKSTART_TOKEN_DB is not UTF-8")?;
+        builder = builder.token_store(secure_api::SqliteTokenStore::open(path).await?);
     }
-    let security = Security::builder()
-        .issuer("secure-api-quickstart")
-        .audience("secure-api-quickstart")
-        .ephemeral_key()
-        .build()?;
-    Ok((security, true))
+    Ok((builder.build()?, !configured))
 }
 
 #[tokio::main]
@@ -366,7 +372,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .init();
 
-    let (security, demo) = match security() {
+    let (security, demo) = match security().await {
         Ok(configured) => configured,
         Err(error) => {
             eprintln!("secure-api quickstart cannot start: {error}");

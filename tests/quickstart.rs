@@ -20,7 +20,26 @@ fn quickstart_binary() -> PathBuf {
     let binary = profile
         .join("examples")
         .join(format!("quickstart{}", std::env::consts::EXE_SUFFIX));
-    assert!(binary.exists(), "{} was not built", binary.display());
+    let built = std::fs::metadata(&binary)
+        .and_then(|meta| meta.modified())
+        .unwrap_or_else(|_| {
+            panic!(
+                "{} was not built: run `cargo test --workspace`",
+                binary.display()
+            )
+        });
+    let source = std::fs::metadata(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/quickstart.rs"
+    ))
+    .and_then(|meta| meta.modified())
+    .expect("examples/quickstart.rs");
+    // `cargo test --test quickstart` alone does not rebuild examples; never test a stale one.
+    assert!(
+        built >= source,
+        "{} is older than examples/quickstart.rs: run `cargo test --workspace` (or `cargo build --example quickstart`)",
+        binary.display()
+    );
     binary
 }
 
@@ -385,4 +404,12 @@ async fn token_lifecycle(env: &[(&str, &str)]) {
 #[tokio::test]
 async fn token_lifecycle_with_the_memory_store() {
     token_lifecycle(&[]).await;
+}
+
+#[tokio::test]
+async fn token_lifecycle_with_the_sqlite_store() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("tokens.db");
+    token_lifecycle(&[("QUICKSTART_TOKEN_DB", db.to_str().expect("utf-8 path"))]).await;
+    assert!(db.exists(), "the SQLite file holds the token state");
 }
