@@ -2,6 +2,8 @@
 use axum::{Router, routing::get};
 use secure_api::secure;
 
+secure_api::roles! { admin }
+
 #[secure(role = "admin", rate = "100/15m", rate = "10/1m")]
 async fn list_users() -> &'static str {
     "users"

@@ -4,6 +4,8 @@ use axum::extract::State;
 use axum::{Json, Router, routing::get};
 use secure_api::{AuthUser, Security, secure};
 
+secure_api::roles! { user }
+
 #[derive(Clone)]
 struct AppState {
     security: Security,

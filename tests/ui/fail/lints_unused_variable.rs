@@ -4,6 +4,8 @@
 use axum::{Router, routing::get};
 use secure_api::{AuthUser, Security, secure};
 
+secure_api::roles! { user }
+
 #[secure(role = "user", rate = "100/15m")]
 async fn profile(user: AuthUser) -> String {
     let mut greeting = String::from("hello");

@@ -2,6 +2,8 @@
 use axum::{Router, routing::get};
 use secure_api::secure;
 
+secure_api::roles! { admin }
+
 #[secure(public, role = "admin", rate = "100/15m")]
 async fn list_users() -> &'static str {
     "users"

@@ -2,6 +2,8 @@
 use axum::{Router, routing::get};
 use secure_api::secure;
 
+secure_api::roles! { admin }
+
 #[secure(role = "admin", rate = "10/15x")]
 async fn list_users() -> &'static str {
     "users"

@@ -2,6 +2,8 @@
 use axum::{Router, routing::get};
 use secure_api::secure;
 
+secure_api::roles! { admin }
+
 #[secure(role = "admin", rate = "0/1m")]
 async fn list_users() -> &'static str {
     "users"

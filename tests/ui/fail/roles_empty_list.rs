@@ -2,6 +2,8 @@
 use axum::{Router, routing::get};
 use secure_api::secure;
 
+secure_api::roles! { admin }
+
 #[secure(any_role(), rate = "100/15m")]
 async fn list_users() -> &'static str {
     "users"

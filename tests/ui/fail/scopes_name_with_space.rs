@@ -2,6 +2,8 @@
 use axum::{Router, routing::get};
 use secure_api::secure;
 
+secure_api::scopes! { "reports:read", "reports:write" }
+
 #[secure(scope = "reports:read reports:write", rate = "100/15m")]
 async fn reports() -> &'static str {
     "reports"

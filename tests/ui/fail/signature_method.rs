@@ -1,6 +1,8 @@
 // Handlers are free functions: a method with `self` cannot be mounted.
 use secure_api::secure;
 
+secure_api::roles! { admin }
+
 struct Users;
 
 impl Users {

@@ -3,6 +3,8 @@
 use axum::{Router, extract::State, routing::get};
 use secure_api::secure;
 
+secure_api::roles! { admin }
+
 #[derive(Clone)]
 struct AppState {
     greeting: &'static str,

@@ -2,6 +2,8 @@
 use axum::{Json, Router, routing::post};
 use secure_api::secure;
 
+secure_api::roles! { uploader }
+
 #[secure(
     role = "uploader",
     rate = "10/1m",

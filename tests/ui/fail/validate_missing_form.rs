@@ -3,6 +3,8 @@
 use axum::{Router, routing::post};
 use secure_api::secure;
 
+secure_api::roles! { user }
+
 #[derive(serde::Deserialize)]
 struct Comment {
     text: String,

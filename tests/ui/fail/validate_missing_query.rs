@@ -3,6 +3,8 @@ use axum::extract::Query;
 use axum::{Router, routing::get};
 use secure_api::secure;
 
+secure_api::roles! { user }
+
 #[derive(serde::Deserialize)]
 struct Search {
     q: String,

@@ -2,6 +2,8 @@
 use axum::{Json, Router, routing::post};
 use secure_api::{Security, secure};
 
+secure_api::roles! { admin }
+
 #[derive(serde::Deserialize)]
 struct NewUser {
     name: String,

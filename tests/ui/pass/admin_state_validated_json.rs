@@ -6,6 +6,8 @@ use axum::{Json, Router, routing::post};
 use secure_api::{Security, secure};
 use std::sync::{Arc, Mutex};
 
+secure_api::roles! { admin }
+
 #[derive(Clone)]
 struct AppState {
     security: Security,

@@ -3,6 +3,8 @@
 use axum::{Json, Router, routing::get};
 use secure_api::Security;
 
+secure_api::roles! { librarian }
+
 mod api {
     pub use secure_api as security;
 }

@@ -4,6 +4,8 @@ use axum::extract::{Path, Query};
 use axum::{Json, Router, routing::get};
 use secure_api::{Security, secure};
 
+secure_api::roles! { user }
+
 #[derive(serde::Deserialize, garde::Validate)]
 struct Page {
     #[garde(range(min = 1, max = 100))]

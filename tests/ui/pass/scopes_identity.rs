@@ -3,6 +3,9 @@
 use axum::{Router, routing::get};
 use secure_api::{AuthUser, Claims, Security, secure};
 
+secure_api::roles! { admin, auditor, ops, "on-call" }
+secure_api::scopes! { "reports:read", "billing:read", "billing:admin", "audit:read", "audit:export" }
+
 #[derive(serde::Deserialize)]
 struct TenantClaims {
     tenant: String,
