@@ -22,6 +22,7 @@ pub(crate) const ARGUMENTS: &[&str] = &[
     "validate",
     "skip_validation",
     "mfa",
+    "limit_fail_open",
     "crate",
 ];
 
@@ -41,6 +42,8 @@ pub(crate) struct SecureArgs {
     pub(crate) skip_validation: Option<SpannedValue<Reason>>,
     /// `mfa` (a second factor) or `mfa = "15m"` (one used at most that long ago).
     pub(crate) mfa: Option<SpannedValue<Override<MaxAge>>>,
+    /// `limit_fail_open = "why"`: the handler's rate limit is skipped while its store is down.
+    pub(crate) limit_fail_open: Option<SpannedValue<FailOpenReason>>,
     #[darling(rename = "crate")]
     pub(crate) krate: Option<syn::Path>,
     /// Where each argument's name was written, for errors about the argument as a whole.
@@ -380,6 +383,22 @@ fn unit_secs(unit: &str) -> Option<u64> {
         "h" => Some(60 * 60),
         "d" => Some(24 * 60 * 60),
         _ => None,
+    }
+}
+
+/// The reason given with `limit_fail_open = "..."`; it must say something.
+#[derive(Debug, Clone)]
+pub(crate) struct FailOpenReason;
+
+impl FromMeta for FailOpenReason {
+    fn from_string(value: &str) -> darling::Result<Self> {
+        if value.trim().is_empty() {
+            return Err(Error::custom(
+                "say why this handler may run unlimited while the rate-limit store is down, \
+                 e.g. `limit_fail_open = \"health checks must answer during a Redis outage\"`",
+            ));
+        }
+        Ok(Self)
     }
 }
 

@@ -66,15 +66,20 @@ impl Parse for Declaration {
     }
 }
 
-/// `roles!` / `scopes!`.
+/// `roles!` / `scopes!`. On a mistake the checker is still generated, from every name that
+/// parsed, so that the handlers requiring them report nothing more.
 pub(crate) fn declare(kind: Kind, input: TokenStream) -> TokenStream {
-    match syn::parse2::<Declaration>(input).and_then(|declaration| checker(kind, declaration)) {
-        Ok(tokens) => tokens,
+    match syn::parse2::<Declaration>(input) {
+        Ok(declaration) => {
+            let (checker, errors) = checker(kind, &declaration);
+            let errors = errors.map(|errors| errors.to_compile_error());
+            quote!(#errors #checker)
+        }
         Err(error) => error.to_compile_error(),
     }
 }
 
-fn checker(kind: Kind, declaration: Declaration) -> syn::Result<TokenStream> {
+fn checker(kind: Kind, declaration: &Declaration) -> (TokenStream, Option<syn::Error>) {
     let word = kind.word();
     let mut errors: Option<syn::Error> = None;
     let mut fail = |span: Span, message: String| {
@@ -106,10 +111,24 @@ fn checker(kind: Kind, declaration: Declaration) -> syn::Result<TokenStream> {
                 second.span,
                 "scopes have no hierarchy; separate them with commas".to_owned(),
             );
+            continue;
         }
         for pair in names.windows(2) {
-            if let Some(below) = above.get_mut(&pair[1].text) {
-                below.insert(pair[0].text.clone());
+            let (higher, lower) = (&pair[0].text, &pair[1].text);
+            // An edge that would make a name imply itself closes a cycle: refuse that edge,
+            // on the name that closes it, and keep the rest of the hierarchy.
+            if holders(higher, &above).contains(lower) {
+                fail(
+                    pair[1].span,
+                    format!(
+                        "`{lower}` is already above `{higher}`, so this makes it imply itself; \
+                         a {word} hierarchy cannot have a cycle — remove this `> {lower}`"
+                    ),
+                );
+                continue;
+            }
+            if let Some(below) = above.get_mut(lower) {
+                below.insert(higher.clone());
             }
         }
     }
@@ -119,32 +138,18 @@ fn checker(kind: Kind, declaration: Declaration) -> syn::Result<TokenStream> {
             format!("declare at least one {word}, e.g. `{word}s! {{ admin > editor }}`"),
         );
     }
-    let held_by: Vec<Vec<String>> = order
-        .iter()
-        .map(|name| {
-            holders(name, &above).unwrap_or_else(|| {
-                fail(
-                    Span::call_site(),
-                    format!("the {word} hierarchy has a cycle through `{name}`"),
-                );
-                Vec::new()
-            })
-        })
-        .collect();
-    if let Some(errors) = errors {
-        return Err(errors);
-    }
 
     let checker = kind.checker();
     let kind_ident = format_ident!("{word}");
-    let arms = order.iter().zip(&held_by).map(|(name, holders)| {
+    let arms = order.iter().map(|name| {
+        let holders = holders(name, &above);
         quote! {
             (#name) => {
                 ::secure_api::__private::Grant { name: #name, held_by: &[#(#holders),*] }
             };
         }
     });
-    Ok(quote! {
+    let tokens = quote! {
         #[doc(hidden)]
         macro_rules! #checker {
             #(#arms)*
@@ -154,26 +159,24 @@ fn checker(kind: Kind, declaration: Declaration) -> syn::Result<TokenStream> {
         }
         #[doc(hidden)]
         pub(crate) use #checker;
-    })
+    };
+    (tokens, errors)
 }
 
-/// `name` itself, then every name that implies it, nearest first; `None` if `name` implies
-/// itself through a cycle.
-fn holders(name: &str, above: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+/// `name` itself, then every name that implies it, nearest first. The graph has no cycle:
+/// `checker` refuses the edges that would close one.
+fn holders(name: &str, above: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
     let mut holders = vec![name.to_owned()];
     let mut next = 0;
     while let Some(current) = holders.get(next).cloned() {
         for higher in above.get(&current).into_iter().flatten() {
-            if higher == name {
-                return None;
-            }
             if !holders.contains(higher) {
                 holders.push(higher.clone());
             }
         }
         next += 1;
     }
-    Some(holders)
+    holders
 }
 
 /// `undeclared!(role "admn" "admin" "editor")`: the error for a name no declaration has.
@@ -253,7 +256,9 @@ mod tests {
     fn holders_follow_the_chains() {
         let declaration: Declaration =
             syn::parse_quote!(admin > editor > viewer, admin > auditor, "ops:admin" > auditor);
-        let tokens = checker(Kind::Role, declaration).expect("valid").to_string();
+        let (tokens, errors) = checker(Kind::Role, &declaration);
+        assert!(errors.is_none());
+        let tokens = tokens.to_string();
         assert!(tokens.contains(r#"("viewer") => { :: secure_api :: __private :: Grant { name : "viewer" , held_by : & ["viewer" , "editor" , "admin"] } }"#), "{tokens}");
         assert!(
             tokens.contains(r#"held_by : & ["auditor" , "admin" , "ops:admin"]"#),
@@ -264,9 +269,12 @@ mod tests {
     #[test]
     fn cycles_and_scope_chains_are_refused() {
         let cycle: Declaration = syn::parse_quote!(admin > editor > admin);
-        assert!(checker(Kind::Role, cycle).is_err());
+        let (tokens, errors) = checker(Kind::Role, &cycle);
+        let errors = errors.expect("a cycle is an error");
+        assert_eq!(errors.into_iter().count(), 1);
+        assert!(tokens.to_string().contains("macro_rules"));
         let chain: Declaration = syn::parse_quote!("a:read" > "a:write");
-        assert!(checker(Kind::Scope, chain).is_err());
+        assert!(checker(Kind::Scope, &chain).1.is_some());
     }
 
     #[test]

@@ -131,8 +131,10 @@ fn policy_spec(name: &str, policy: &Policy, private: &TokenStream) -> TokenStrea
         // root: a declared name becomes its grant, an undeclared one an error on the literal.
         let grants = |names: &[RequiredName]| {
             let grants = names.iter().map(|RequiredName { text, span }| {
-                let literal = quote_spanned!(*span=> #text);
-                quote!(crate::#checker!(#literal))
+                // The literal and the path carry the name's span, so that an undeclared name
+                // (or a missing `roles!`) is reported on the name as written.
+                let literal = syn::LitStr::new(text, *span);
+                quote_spanned!(*span=> crate::#checker!(#literal))
             });
             quote!(&[#(#grants),*])
         };
@@ -166,6 +168,9 @@ fn policy_spec(name: &str, policy: &Policy, private: &TokenStream) -> TokenStrea
             quote!(#spec.mfa_within(#secs))
         }
     };
+    if policy.limit_fail_open {
+        spec = quote!(#spec.limit_fail_open());
+    }
     if policy.validated {
         spec = quote!(#spec.validated());
     }

@@ -26,6 +26,7 @@ pub(crate) struct Policy {
     pub(crate) validated: bool,
     /// `Some(None)`: a second factor; `Some(Some(secs))`: one used at most `secs` ago.
     pub(crate) mfa: Option<Option<u64>>,
+    pub(crate) limit_fail_open: bool,
 }
 
 /// How an input extractor is wrapped.
@@ -156,6 +157,14 @@ pub(crate) fn check(args: TokenStream, function: &ItemFn) -> darling::Result<Sec
         ));
     }
 
+    if let (Some(fail_open), None) = (&args.limit_fail_open, &args.rate) {
+        errors.push(error_at(
+            args.names.span("limit_fail_open", fail_open.span()),
+            "`limit_fail_open` concerns this handler's own rate limit; declare one with \
+             `rate = \"...\"` (the default limit always fails closed)",
+        ));
+    }
+
     let validate = args.validate.is_present();
     let skip_validation = args
         .skip_validation
@@ -209,6 +218,7 @@ pub(crate) fn check(args: TokenStream, function: &ItemFn) -> darling::Result<Sec
             scopes,
             rate: args.rate.as_ref().map(|rate| (**rate, rate_key)),
             validated: validate,
+            limit_fail_open: args.limit_fail_open.is_some(),
             mfa: args.mfa.as_ref().map(|mfa| match **mfa {
                 Override::Inherit => None,
                 Override::Explicit(max_age) => Some(max_age.secs),

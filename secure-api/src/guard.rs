@@ -139,8 +139,7 @@ impl Security {
                 RateKey::Global => Subject::Global,
                 RateKey::Ip | RateKey::User => Subject::ip(client),
             };
-            self.limit(bucket, rate, &subject, &audit, "rate_limit")
-                .await?;
+            self.limit(bucket, rate, &subject, &audit).await?;
             audit.allow();
             return Ok(());
         }
@@ -186,8 +185,7 @@ impl Security {
             RateKey::Ip => client_subject,
             RateKey::Global => Subject::Global,
         };
-        self.limit(bucket, rate, &subject, &audit, "rate_limit")
-            .await?;
+        self.limit(bucket, rate, &subject, &audit).await?;
 
         if !spec.roles.is_met_by(identity.roles()) {
             audit.deny("missing_role");
@@ -232,14 +230,18 @@ impl Security {
         rate: Rate,
         subject: &Subject,
         audit: &Audit<'_>,
-        reason: &str,
-    ) -> Result<RateDecision, Problem> {
+    ) -> Result<(), Problem> {
         let bucket = Bucket { name, rate };
         match self.inner.store.check(&bucket, subject).await {
-            Ok(decision) if decision.allowed => Ok(decision),
+            Ok(decision) if decision.allowed => Ok(()),
             Ok(decision) => {
-                audit.throttle(reason);
+                audit.throttle("rate_limit");
                 Err(Problem::too_many_requests(&decision))
+            }
+            Err(error) if audit.spec.limit_fail_open => {
+                tracing::error!(target: "secure_api::audit", %error, "rate-limit store unavailable");
+                audit.event("allow", "limit_store_unavailable_fail_open");
+                Ok(())
             }
             Err(error) => {
                 tracing::error!(target: "secure_api::audit", %error, "rate-limit store unavailable");

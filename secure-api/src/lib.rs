@@ -46,6 +46,8 @@ pub mod login;
 pub mod mfa;
 mod policy;
 mod problem;
+#[cfg(feature = "redis")]
+mod redis_store;
 pub mod routing;
 mod security;
 #[cfg(feature = "sqlite")]
@@ -95,6 +97,8 @@ pub use limit::{
 };
 pub use policy::{Auth, Grant, Policy, PolicySpec, Rate, RateKey, Requirement, StepUp};
 pub use problem::{FieldError, Problem};
+#[cfg(feature = "redis")]
+pub use redis_store::RedisStore;
 pub use security::{
     ConfigError, DEFAULT_LEEWAY, Identity, Key, MAX_LEEWAY, MAX_TOKEN_BYTES, Secret, Security,
     SecurityBuilder, TokenRejection,

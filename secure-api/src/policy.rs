@@ -31,6 +31,9 @@ pub struct PolicySpec {
     pub validated: bool,
     /// Whether the token must show a second factor (`#[secure(mfa)]`).
     pub mfa: Option<StepUp>,
+    /// Whether the handler's own rate limit lets requests through while the limit store is
+    /// unreachable (`#[secure(limit_fail_open = "why")]`). Authentication never fails open.
+    pub limit_fail_open: bool,
 }
 
 /// A second factor required by `#[secure(mfa)]` or `#[secure(mfa = "15m")]`.
@@ -51,6 +54,7 @@ impl PolicySpec {
             rate: None,
             validated: false,
             mfa: None,
+            limit_fail_open: false,
         }
     }
 
@@ -121,6 +125,14 @@ impl PolicySpec {
             mfa: Some(StepUp {
                 max_age: Some(Duration::from_secs(max_age_secs)),
             }),
+            ..self
+        }
+    }
+
+    /// The handler's rate limit is skipped, not enforced, while the store is unreachable.
+    pub const fn limit_fail_open(self) -> Self {
+        Self {
+            limit_fail_open: true,
             ..self
         }
     }

@@ -40,10 +40,12 @@ use std::fmt;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be mounted on a `SecureRouter<{S}>`",
     label = "not a `#[secure]` handler for this router",
-    note = "annotate the handler with `#[secure(...)]`: the secure router mounts nothing without \
-            a declared policy (closures neither)",
-    note = "if it is annotated, the router's state `{S}` must provide the security \
-            configuration: `impl FromRef<{S}> for secure_api::Security`"
+    note = "only `#[secure(...)]` handlers can be mounted: annotate the `async fn` with its \
+            policy, e.g. `#[secure(role = \"admin\")]`; a closure cannot carry one, so make it \
+            an `async fn`",
+    note = "if the handler is annotated, the router's state must provide the security \
+            configuration: `impl FromRef<YourState> for secure_api::Security`, or use \
+            `Security` itself as the state"
 )]
 pub trait GuardedHandler<T, S>: Handler<T, S> {
     /// The handler's policy.
@@ -121,16 +123,14 @@ macro_rules! method {
         )*
     };
 }
-method!(
-    get => GET,
-    post => POST,
-    put => PUT,
-    patch => PATCH,
-    delete => DELETE,
-    head => HEAD,
-    options => OPTIONS,
-    trace => TRACE,
-);
+method!(get => GET);
+method!(post => POST);
+method!(put => PUT);
+method!(patch => PATCH);
+method!(delete => DELETE);
+method!(head => HEAD);
+method!(options => OPTIONS);
+method!(trace => TRACE);
 
 /// A router that mounts only `#[secure]` handlers and keeps every route's policy, for the
 /// [`Manifest`].
@@ -246,6 +246,8 @@ pub struct RouteEntry {
     pub scopes: Option<NameRequirement>,
     /// `"100/15m"`, or `"default"` for the configured default.
     pub rate: String,
+    /// Whether the rate limit is skipped while its store is unreachable.
+    pub limit_fail_open: bool,
     /// What the rate counts by.
     pub rate_key: &'static str,
     /// Whether the inputs are validated.
@@ -299,6 +301,7 @@ impl RouteEntry {
             rate: spec
                 .rate
                 .map_or_else(|| "default".to_owned(), |rate| rate_text(&rate)),
+            limit_fail_open: spec.limit_fail_open,
             rate_key: spec.rate.map_or(RateKey::User, |rate| rate.key).as_str(),
             validated: spec.validated,
             mfa: spec.mfa.map(|step_up| {
@@ -359,7 +362,10 @@ impl fmt::Display for Manifest {
                 route.roles.as_ref().map_or_else(none, ToString::to_string),
                 route.scopes.as_ref().map_or_else(none, ToString::to_string),
                 route.mfa.clone().unwrap_or_else(none),
-                route.rate.clone(),
+                match route.limit_fail_open {
+                    true => format!("{} (fail-open)", route.rate),
+                    false => route.rate.clone(),
+                },
                 route.rate_key.to_owned(),
                 if route.validated { "yes" } else { "no" }.to_owned(),
             ]

@@ -383,6 +383,19 @@ impl std::fmt::Debug for Security {
     }
 }
 
+/// An uninhabited state type. Its only purpose is a second `FromRef<_> for Security` impl
+/// besides axum's `FromRef<T> for T`: with just that one, rustc settles an unknown router
+/// state to `Security` itself, and an application state that lacks the configuration is then
+/// reported as a confusing type mismatch instead of the missing `FromRef` impl.
+#[doc(hidden)]
+pub enum __NoState {}
+
+impl axum::extract::FromRef<__NoState> for Security {
+    fn from_ref(state: &__NoState) -> Security {
+        match *state {}
+    }
+}
+
 impl Security {
     /// Starts a configuration in code.
     pub fn builder() -> SecurityBuilder {
@@ -402,6 +415,7 @@ impl Security {
     /// | `SECURE_API_JWT_KID` | optional key id |
     /// | `SECURE_API_LEEWAY_SECS` | clock leeway for `exp`/`nbf`, default 10, at most 30 |
     /// | `SECURE_API_TRUSTED_PROXIES` | comma-separated addresses or CIDRs whose `X-Forwarded-For` is believed |
+    /// | `SECURE_API_REDIS_URL` | with the `redis` feature: share limits and token state through this Redis |
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::builder().from_env()?.build()
     }
@@ -663,6 +677,13 @@ impl SecurityBuilder {
         self
     }
 
+    /// Shares rate limits and token state with every other instance through Redis: the same
+    /// store serves as the rate-limit store and the token store.
+    #[cfg(feature = "redis")]
+    pub fn redis(self, store: crate::RedisStore) -> Self {
+        self.rate_limit_store(store.clone()).token_store(store)
+    }
+
     /// Where refresh families and revoked access tokens live; in memory by default.
     pub fn token_store(mut self, store: impl TokenStore) -> Self {
         self.token_store = Some(Arc::new(store));
@@ -732,6 +753,10 @@ impl SecurityBuilder {
                 reason: "expected a whole number of seconds".into(),
             })?;
             self.leeway = Some(Duration::from_secs(secs));
+        }
+        #[cfg(feature = "redis")]
+        if let Some(store) = crate::RedisStore::from_env()? {
+            self = self.redis(store);
         }
         if let Some(list) = var("SECURE_API_TRUSTED_PROXIES") {
             self.trusted_proxies =
