@@ -9,7 +9,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Tokens longer than this are rejected before any parsing (`Authorization` header bytes
@@ -279,7 +279,10 @@ pub struct Identity {
     auth_time: Option<u64>,
     jti: Option<String>,
     expires_at: u64,
-    claims: Map<String, Value>,
+    /// The token's payload segment (base64url JSON): every claim, parsed into `claims` on
+    /// first use, since most requests need no more than the fields above.
+    payload: Box<str>,
+    claims: OnceLock<Map<String, Value>>,
 }
 
 impl Identity {
@@ -305,12 +308,20 @@ impl Identity {
 
     /// One claim, deserialized; `None` when it is absent or of another type.
     pub fn claim<T: serde::de::DeserializeOwned>(&self, name: &str) -> Option<T> {
-        T::deserialize(self.claims.get(name)?).ok()
+        T::deserialize(self.claims().get(name)?).ok()
     }
 
     /// Every claim of the verified token.
     pub fn claims(&self) -> &Map<String, Value> {
-        &self.claims
+        self.claims.get_or_init(|| {
+            use base64::Engine as _;
+            // jsonwebtoken decoded this very segment, with this engine, before it was kept.
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(&*self.payload)
+                .ok()
+                .and_then(|json| serde_json::from_slice(&json).ok())
+                .unwrap_or_default()
+        })
     }
 
     /// The authentication methods of the `amr` claim (RFC 8176), e.g. `pwd`, `otp`.
@@ -506,13 +517,12 @@ impl Security {
         {
             return Err(TokenRejection::WrongType);
         }
-        let data = jsonwebtoken::decode::<Map<String, Value>>(
-            token,
-            &entry.key.decoding,
-            &entry.validation,
-        )
-        .map_err(|error| rejection(error.kind()))?;
-        identity(data.claims)
+        let data =
+            jsonwebtoken::decode::<KnownClaims>(token, &entry.key.decoding, &entry.validation)
+                .map_err(|error| rejection(error.kind()))?;
+        // A token that decoded has exactly three parts: header.payload.signature.
+        let payload = token.split('.').nth(1).unwrap_or_default();
+        identity(data.claims, payload)
     }
 }
 
@@ -534,32 +544,48 @@ fn rejection(kind: &jsonwebtoken::errors::ErrorKind) -> TokenRejection {
     }
 }
 
+/// The claims an [`Identity`] is made of, as any JSON (`null` reads as absent), so that a
+/// claim of the wrong type is told apart from a malformed token. The other claims are skipped
+/// here without being copied; [`Identity::claims`] parses them when asked (the guard's
+/// profile showed building a map of every claim on each request to be its largest cost).
+#[derive(serde::Deserialize)]
+struct KnownClaims {
+    sub: Option<Value>,
+    roles: Option<Value>,
+    scope: Option<Value>,
+    amr: Option<Value>,
+    auth_time: Option<Value>,
+    jti: Option<Value>,
+    exp: Option<Value>,
+}
+
 /// Reads `sub`, `roles` (an array of strings) and `scope` (space-delimited, RFC 8693) out of
 /// verified claims; a claim of the wrong type makes the whole token invalid.
-fn identity(claims: Map<String, Value>) -> Result<Identity, TokenRejection> {
-    let subject = match claims.get("sub") {
-        Some(Value::String(subject)) if !subject.is_empty() => subject.clone(),
+fn identity(claims: KnownClaims, payload: &str) -> Result<Identity, TokenRejection> {
+    let subject = match claims.sub {
+        Some(Value::String(subject)) if !subject.is_empty() => subject,
         _ => return Err(TokenRejection::BadClaims),
     };
-    let roles = strings(claims.get("roles"))?;
-    let scopes = match claims.get("scope") {
-        None | Some(Value::Null) => Vec::new(),
+    let roles = strings(claims.roles)?;
+    let scopes = match claims.scope {
+        None => Vec::new(),
         Some(Value::String(scope)) => scope.split_whitespace().map(str::to_owned).collect(),
         Some(_) => return Err(TokenRejection::BadClaims),
     };
-    let amr = strings(claims.get("amr"))?;
-    let auth_time = match claims.get("auth_time") {
-        None | Some(Value::Null) => None,
+    let amr = strings(claims.amr)?;
+    let auth_time = match claims.auth_time {
+        None => None,
         Some(time) => Some(time.as_u64().ok_or(TokenRejection::BadClaims)?),
     };
-    let jti = match claims.get("jti") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(jti)) => Some(jti.clone()),
+    let jti = match claims.jti {
+        None => None,
+        Some(Value::String(jti)) => Some(jti),
         Some(_) => return Err(TokenRejection::BadClaims),
     };
     // jsonwebtoken has already required a numeric `exp`.
     let expires_at = claims
-        .get("exp")
+        .exp
+        .as_ref()
         .and_then(Value::as_u64)
         .ok_or(TokenRejection::BadClaims)?;
     Ok(Identity {
@@ -570,17 +596,21 @@ fn identity(claims: Map<String, Value>) -> Result<Identity, TokenRejection> {
         auth_time,
         jti,
         expires_at,
-        claims,
+        payload: payload.into(),
+        claims: OnceLock::new(),
     })
 }
 
 /// An optional array-of-strings claim.
-fn strings(claim: Option<&Value>) -> Result<Vec<String>, TokenRejection> {
+fn strings(claim: Option<Value>) -> Result<Vec<String>, TokenRejection> {
     match claim {
-        None | Some(Value::Null) => Ok(Vec::new()),
+        None => Ok(Vec::new()),
         Some(Value::Array(items)) => items
-            .iter()
-            .map(|item| item.as_str().map(str::to_owned))
+            .into_iter()
+            .map(|item| match item {
+                Value::String(item) => Some(item),
+                _ => None,
+            })
             .collect::<Option<Vec<_>>>()
             .ok_or(TokenRejection::BadClaims),
         Some(_) => Err(TokenRejection::BadClaims),

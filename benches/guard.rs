@@ -1,0 +1,255 @@
+//! Per-request cost of the `#[secure]` guard against the bare `jsonwebtoken::decode` of the
+//! same token (BENCHMARKS.md §1).
+//!
+//! ```text
+//! cargo bench --bench guard
+//! ```
+//!
+//! For each algorithm (HS256, ES256, EdDSA) it measures:
+//!
+//! - `bare_typed`: `jsonwebtoken::decode` into a typed claims struct with the same
+//!   `Validation` (issuer, audience, `exp`/`nbf`, leeway, required claims) — what a
+//!   hand-written middleware does, and the baseline of the target;
+//! - `bare_map`: the same into a `serde_json::Map`, which is what the guard keeps (every
+//!   claim is available to the handler through `AuthUser::claims`);
+//! - `guard`: `Guard<P>::from_request_parts` for `#[secure(role = "admin", rate = …)]` on
+//!   a request with the bearer token and the client address, i.e. everything the guard does
+//!   before the handler: client address, header and `typ` checks, verification, the
+//!   identity, the revocation lookup, the in-memory rate limiter, the role check, the audit
+//!   events (no subscriber, as in a benchmark of the hand-written middleware) and the
+//!   request extensions.
+//!
+//! The guard's futures never wait (in-memory stores), so they are polled once with a no-op
+//! waker instead of going through an async runtime.
+
+#![allow(missing_docs)]
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{Request, header};
+use common::{AUDIENCE, HmacKey, ISSUER};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
+use p256::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+use secure_api::{Guard, Key, Security, secure};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use std::future::Future;
+use std::hint::black_box;
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+secure_api::roles! { admin }
+
+// A rate far above what one core can ask for, so that the limiter is measured but never
+// refuses.
+#[allow(dead_code)] // only its policy is used
+#[secure(role = "admin", rate = "1000000000/1s")]
+async fn handler() {}
+
+type AdminGuard = Guard<__secure_policy_handler>;
+
+/// What a hand-written middleware deserializes.
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+struct BareClaims {
+    sub: String,
+    iss: String,
+    aud: String,
+    exp: u64,
+    nbf: u64,
+    jti: String,
+    #[serde(default)]
+    roles: Vec<String>,
+    #[serde(default)]
+    scope: String,
+}
+
+/// One algorithm's configuration and a token for it.
+struct Case {
+    name: &'static str,
+    algorithm: Algorithm,
+    security: Security,
+    decoding: DecodingKey,
+    token: String,
+}
+
+/// Claims as `Security::issue` writes them (with a `jti`, so the revocation lookup runs).
+fn token_claims() -> Value {
+    let now = common::now();
+    json!({
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "user-4242",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 3600,
+        "jti": "Zb1v4Qm0hYc2m7nQeXk0xA",
+        "roles": ["admin"],
+        "scope": "notes:read notes:write",
+        "amr": ["pwd"],
+        "auth_time": now,
+    })
+}
+
+fn security(key: Key) -> Security {
+    Security::builder()
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .key(key)
+        .build()
+        .expect("configuration")
+}
+
+fn cases() -> Vec<Case> {
+    let claims = token_claims();
+
+    let hmac = HmacKey::generate();
+    let hs256 = Case {
+        name: "HS256",
+        algorithm: Algorithm::HS256,
+        security: security(hmac.key()),
+        decoding: DecodingKey::from_secret(&hmac.bytes),
+        token: common::sign(&claims, Algorithm::HS256, &hmac.encoding(), None),
+    };
+
+    let ec = p256::SecretKey::random(&mut rand08::thread_rng());
+    let ec_private = ec.to_pkcs8_pem(LineEnding::LF).expect("pem");
+    let ec_public = ec
+        .public_key()
+        .to_public_key_pem(LineEnding::LF)
+        .expect("pem");
+    let es256 = Case {
+        name: "ES256",
+        algorithm: Algorithm::ES256,
+        security: security(Key::public_pem(Algorithm::ES256, ec_public.as_bytes()).expect("key")),
+        decoding: DecodingKey::from_ec_pem(ec_public.as_bytes()).expect("key"),
+        token: common::sign(
+            &claims,
+            Algorithm::ES256,
+            &EncodingKey::from_ec_pem(ec_private.as_bytes()).expect("key"),
+            None,
+        ),
+    };
+
+    let ed = ed25519_dalek::SigningKey::from_bytes(&rand::random());
+    let ed_private = ed.to_pkcs8_pem(LineEnding::LF).expect("pem");
+    let ed_public = ed
+        .verifying_key()
+        .to_public_key_pem(LineEnding::LF)
+        .expect("pem");
+    let eddsa = Case {
+        name: "EdDSA",
+        algorithm: Algorithm::EdDSA,
+        security: security(Key::public_pem(Algorithm::EdDSA, ed_public.as_bytes()).expect("key")),
+        decoding: DecodingKey::from_ed_pem(ed_public.as_bytes()).expect("key"),
+        token: common::sign(
+            &claims,
+            Algorithm::EdDSA,
+            &EncodingKey::from_ed_pem(ed_private.as_bytes()).expect("key"),
+            None,
+        ),
+    };
+    vec![hs256, es256, eddsa]
+}
+
+/// The validation a careful hand-written middleware sets up: the guard's own settings.
+fn bare_validation(algorithm: Algorithm) -> Validation {
+    let mut validation = Validation::new(algorithm);
+    validation.leeway = 10;
+    validation.validate_nbf = true;
+    validation.set_issuer(&[ISSUER]);
+    validation.set_audience(&[AUDIENCE]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    validation
+}
+
+fn request_parts(token: &str) -> Parts {
+    let mut parts = Request::get("/notes")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(())
+        .expect("request")
+        .into_parts()
+        .0;
+    parts
+        .extensions
+        .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
+    parts
+}
+
+/// Polls a future that never waits.
+fn now_or_never<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("the guard waited on an in-memory store"),
+    }
+}
+
+fn guard(c: &mut Criterion) {
+    for case in cases() {
+        let validation = bare_validation(case.algorithm);
+        // Every path must accept the token, or the benchmark would time a rejection.
+        jsonwebtoken::decode::<BareClaims>(&case.token, &case.decoding, &validation)
+            .expect("bare decode accepts the token");
+        let mut parts = request_parts(&case.token);
+        now_or_never(AdminGuard::from_request_parts(&mut parts, &case.security))
+            .expect("the guard admits the token");
+
+        let mut group = c.benchmark_group(case.name);
+        group.bench_function(BenchmarkId::new("bare_typed", case.name), |b| {
+            b.iter(|| {
+                jsonwebtoken::decode::<BareClaims>(
+                    black_box(&case.token),
+                    &case.decoding,
+                    &validation,
+                )
+                .expect("valid")
+            })
+        });
+        group.bench_function(BenchmarkId::new("bare_map", case.name), |b| {
+            b.iter(|| {
+                jsonwebtoken::decode::<Map<String, Value>>(
+                    black_box(&case.token),
+                    &case.decoding,
+                    &validation,
+                )
+                .expect("valid")
+            })
+        });
+        group.bench_function(BenchmarkId::new("guard", case.name), |b| {
+            b.iter(|| {
+                now_or_never(AdminGuard::from_request_parts(
+                    black_box(&mut parts),
+                    &case.security,
+                ))
+                .expect("admitted")
+            })
+        });
+        group.finish();
+    }
+}
+
+fn config() -> Criterion {
+    // Short enough for a shared 2-core machine; criterion still reports its confidence
+    // interval, which BENCHMARKS.md quotes.
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4))
+        .sample_size(50)
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = guard
+}
+criterion_main!(benches);

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Throughput on loopback (BENCHMARKS.md §2): the same handler served (a) unprotected,
+# (b) with #[secure(role, rate, validate)], (c) hand-wired with jsonwebtoken + tower_governor
+# + axum-valid. The three servers run side by side and wrk loads them in turn, ROUNDS times,
+# so that the ratios come from one run on one machine state.
+#
+#   benches/throughput.sh            # 3 rounds x 10 s per server
+#   ROUNDS=5 SECONDS_EACH=15 CONNECTIONS=64 benches/throughput.sh
+#
+# Loopback only; every load is bounded by wrk's -d; the servers are killed on exit (and stop
+# by themselves after 10 minutes).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${ROUNDS:-3}
+SECONDS_EACH=${SECONDS_EACH:-10}
+CONNECTIONS=${CONNECTIONS:-32}
+THREADS=${THREADS:-1}
+HOST=127.0.0.1
+declare -A PORTS=([bare]=18081 [secure]=18082 [handwired]=18083)
+MODES=(bare secure handwired)
+
+if ! command -v wrk >/dev/null; then
+  echo "== installing wrk"
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+  else
+    sudo apt-get update -qq && sudo apt-get install -y -qq wrk >/dev/null
+  fi
+fi
+
+echo "== building the servers (release)"
+cargo bench --bench throughput_server --no-run 2>&1 | tail -1
+SERVER=$(cargo bench --bench throughput_server --no-run --message-format=json 2>/dev/null |
+  sed -n 's/.*"executable":"\([^"]*throughput_server[^"]*\)".*/\1/p' | tail -1)
+[ -x "$SERVER" ] || { echo "throughput_server binary not found" >&2; exit 1; }
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# A fresh 64-character HS256 secret, without a trailing newline.
+head -c 48 /dev/urandom | base64 | tr -d '\n' >"$WORK/secret"
+export SECURE_API_JWT_SECRET_FILE="$WORK/secret"
+TOKEN=$("$SERVER" token)
+
+cat >"$WORK/post.lua" <<EOF
+wrk.method = "POST"
+wrk.body = '{"text":"a note of a reasonable length, sent to be validated"}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $TOKEN"
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %d %d %d %d %d %d\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+EOF
+
+for mode in "${MODES[@]}"; do
+  "$SERVER" "$mode" "$HOST:${PORTS[$mode]}" 2>"$WORK/$mode.log" &
+  PIDS+=($!)
+done
+for mode in "${MODES[@]}"; do
+  for _ in $(seq 50); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' \
+      -H "authorization: Bearer $TOKEN" -d '{"text":"ping"}' "http://$HOST:${PORTS[$mode]}/notes" || true)
+    [ "$code" = 201 ] && break
+    sleep 0.2
+  done
+  [ "$code" = 201 ] || { echo "$mode server answers $code, not 201" >&2; cat "$WORK/$mode.log" >&2; exit 1; }
+  # An unauthenticated request must be refused by the protected servers.
+  if [ "$mode" != bare ]; then
+    code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' \
+      -d '{"text":"ping"}' "http://$HOST:${PORTS[$mode]}/notes")
+    [ "$code" = 401 ] || { echo "$mode server let an anonymous request through ($code)" >&2; exit 1; }
+  fi
+done
+
+echo "== $ROUNDS rounds x ${SECONDS_EACH}s per server, wrk -t$THREADS -c$CONNECTIONS, keep-alive"
+echo "== machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+: >"$WORK/results"
+for round in $(seq "$ROUNDS"); do
+  for mode in "${MODES[@]}"; do
+    # A short warm-up, not counted.
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d1s -s "$WORK/post.lua" "http://$HOST:${PORTS[$mode]}/notes" >/dev/null
+    line=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --latency -s "$WORK/post.lua" \
+      "http://$HOST:${PORTS[$mode]}/notes" | grep '^RESULT')
+    read -r _ requests duration_us p50 p99 status_errors socket_errors <<<"$line"
+    rps=$(awk -v r="$requests" -v d="$duration_us" 'BEGIN { printf "%.0f", r / (d / 1e6) }')
+    printf '  round %d %-10s %8s req/s  p50 %6.3f ms  p99 %6.3f ms  non-2xx %s  socket errors %s\n' \
+      "$round" "$mode" "$rps" "$(awk -v v="$p50" 'BEGIN{print v/1000}')" \
+      "$(awk -v v="$p99" 'BEGIN{print v/1000}')" "$status_errors" "$socket_errors"
+    echo "$round $mode $rps $p50 $p99 $status_errors" >>"$WORK/results"
+    if [ "$status_errors" != 0 ]; then
+      echo "$mode answered $status_errors requests with a non-2xx status (rate limit hit?)" >&2
+      exit 1
+    fi
+  done
+done
+
+echo
+echo "== results (median over rounds; ratios computed per round, then the median)"
+awk '
+  { rps[$2, $1] = $3; p50[$2, $1] = $4; p99[$2, $1] = $5; if ($1 > n) n = $1 }
+  function median(arr, k,   i, j, t, c, vals) {
+    c = 0
+    for (i = 1; i <= n; i++) vals[++c] = arr[k, i]
+    for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++) if (vals[j] < vals[i]) { t = vals[i]; vals[i] = vals[j]; vals[j] = t }
+    return (c % 2) ? vals[(c + 1) / 2] : (vals[c / 2] + vals[c / 2 + 1]) / 2
+  }
+  END {
+    printf "| server | req/s | p50 (ms) | p99 (ms) |\n|---|---:|---:|---:|\n"
+    split("bare secure handwired", modes, " ")
+    names["bare"] = "(a) unprotected"; names["secure"] = "(b) #[secure]"; names["handwired"] = "(c) hand-wired"
+    for (m = 1; m <= 3; m++) {
+      k = modes[m]
+      printf "| %s | %.0f | %.3f | %.3f |\n", names[k], median(rps, k), median(p50, k) / 1000, median(p99, k) / 1000
+    }
+    for (i = 1; i <= n; i++) { ba["x", i] = rps["secure", i] / rps["bare", i]; bc["x", i] = rps["secure", i] / rps["handwired", i] }
+    printf "\nthroughput b/a = %.3f (target >= 0.90)   b/c = %.3f (target >= 1.10)\n", median(ba, "x"), median(bc, "x")
+    printf "per round b/a:"; for (i = 1; i <= n; i++) printf " %.3f", ba["x", i]; printf "\n"
+    printf "per round b/c:"; for (i = 1; i <= n; i++) printf " %.3f", bc["x", i]; printf "\n"
+  }' "$WORK/results"
