@@ -49,6 +49,7 @@ mod problem;
 #[cfg(feature = "redis")]
 mod redis_store;
 pub mod routing;
+pub mod seal;
 mod security;
 #[cfg(feature = "sqlite")]
 mod sqlite;

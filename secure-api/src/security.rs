@@ -62,6 +62,11 @@ impl Secret {
     fn len(&self) -> usize {
         self.0.len()
     }
+
+    /// The secret's bytes, for the crate's own use of them as a key (`seal::Sealer`).
+    pub(crate) fn expose(&self) -> &[u8] {
+        &self.0
+    }
 }
 
 impl std::fmt::Debug for Secret {
