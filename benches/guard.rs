@@ -12,12 +12,15 @@
 //!   hand-written middleware does, and the baseline of the target;
 //! - `bare_map`: the same into a `serde_json::Map`, which is what the guard keeps (every
 //!   claim is available to the handler through `AuthUser::claims`);
-//! - `guard`: `Guard<P>::from_request_parts` for `#[secure(role = "admin", rate = …)]` on
-//!   a request with the bearer token and the client address, i.e. everything the guard does
-//!   before the handler: client address, header and `typ` checks, verification, the
-//!   identity, the revocation lookup, the in-memory rate limiter, the role check, the audit
-//!   events (no subscriber, as in a benchmark of the hand-written middleware) and the
-//!   request extensions.
+//! - `guard_uncached`: `Guard<P>::from_request_parts` for `#[secure(role = "admin", rate =
+//!   …)]` on a request with the bearer token and the client address, i.e. everything the
+//!   guard does before the handler: client address, header and `typ` checks, verification,
+//!   the identity, the revocation lookup, the in-memory rate limiter, the role check, the
+//!   audit events and counters (no tracing subscriber, as in a benchmark of the hand-written
+//!   middleware) and the request extensions — with the cache of verified tokens turned off,
+//!   so that every iteration verifies the token, as the first request with a token does;
+//! - `guard`: the same in the default configuration, where a token seen before is not
+//!   verified again (only its `exp` is checked): every later request of a session.
 //!
 //! The guard's futures never wait (in-memory stores), so they are polled once with a no-op
 //! waker instead of going through an async runtime.
@@ -74,7 +77,11 @@ struct BareClaims {
 struct Case {
     name: &'static str,
     algorithm: Algorithm,
+    /// The default configuration: a token seen before is not verified again.
     security: Security,
+    /// Without the cache of verified tokens: every request verifies its token, as the first
+    /// request with a new token does.
+    uncached: Security,
     decoding: DecodingKey,
     token: String,
 }
@@ -97,23 +104,31 @@ fn token_claims() -> Value {
     })
 }
 
-fn security(key: Key) -> Security {
+fn security(key: Key, verified_token_cache: usize) -> Security {
     Security::builder()
         .issuer(ISSUER)
         .audience(AUDIENCE)
         .key(key)
+        .verified_token_cache(verified_token_cache)
         .build()
         .expect("configuration")
+}
+
+/// The default configuration and one without the cache of verified tokens.
+fn securities(key: impl Fn() -> Key) -> (Security, Security) {
+    (security(key(), 4096), security(key(), 0))
 }
 
 fn cases() -> Vec<Case> {
     let claims = token_claims();
 
     let hmac = HmacKey::generate();
+    let (security, uncached) = securities(|| hmac.key());
     let hs256 = Case {
         name: "HS256",
         algorithm: Algorithm::HS256,
-        security: security(hmac.key()),
+        security,
+        uncached,
         decoding: DecodingKey::from_secret(&hmac.bytes),
         token: common::sign(&claims, Algorithm::HS256, &hmac.encoding(), None),
     };
@@ -124,10 +139,13 @@ fn cases() -> Vec<Case> {
         .public_key()
         .to_public_key_pem(LineEnding::LF)
         .expect("pem");
+    let (security, uncached) =
+        securities(|| Key::public_pem(Algorithm::ES256, ec_public.as_bytes()).expect("key"));
     let es256 = Case {
         name: "ES256",
         algorithm: Algorithm::ES256,
-        security: security(Key::public_pem(Algorithm::ES256, ec_public.as_bytes()).expect("key")),
+        security,
+        uncached,
         decoding: DecodingKey::from_ec_pem(ec_public.as_bytes()).expect("key"),
         token: common::sign(
             &claims,
@@ -143,10 +161,13 @@ fn cases() -> Vec<Case> {
         .verifying_key()
         .to_public_key_pem(LineEnding::LF)
         .expect("pem");
+    let (security, uncached) =
+        securities(|| Key::public_pem(Algorithm::EdDSA, ed_public.as_bytes()).expect("key"));
     let eddsa = Case {
         name: "EdDSA",
         algorithm: Algorithm::EdDSA,
-        security: security(Key::public_pem(Algorithm::EdDSA, ed_public.as_bytes()).expect("key")),
+        security,
+        uncached,
         decoding: DecodingKey::from_ed_pem(ed_public.as_bytes()).expect("key"),
         token: common::sign(
             &claims,
@@ -203,6 +224,8 @@ fn guard(c: &mut Criterion) {
         let mut parts = request_parts(&case.token);
         now_or_never(AdminGuard::from_request_parts(&mut parts, &case.security))
             .expect("the guard admits the token");
+        now_or_never(AdminGuard::from_request_parts(&mut parts, &case.uncached))
+            .expect("the guard admits the token");
 
         let mut group = c.benchmark_group(case.name);
         group.bench_function(BenchmarkId::new("bare_typed", case.name), |b| {
@@ -223,6 +246,15 @@ fn guard(c: &mut Criterion) {
                     &validation,
                 )
                 .expect("valid")
+            })
+        });
+        group.bench_function(BenchmarkId::new("guard_uncached", case.name), |b| {
+            b.iter(|| {
+                now_or_never(AdminGuard::from_request_parts(
+                    black_box(&mut parts),
+                    &case.uncached,
+                ))
+                .expect("admitted")
             })
         });
         group.bench_function(BenchmarkId::new("guard", case.name), |b| {

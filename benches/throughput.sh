@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Throughput on loopback (BENCHMARKS.md §2): the same handler served (a) unprotected,
 # (b) with #[secure(role, rate, validate)], (c) hand-wired with jsonwebtoken + tower_governor
-# + axum-valid. The three servers run side by side and wrk loads them in turn, ROUNDS times,
-# so that the ratios come from one run on one machine state.
+# + axum-valid, and (b') = (b) with its cache of verified tokens off (every request verifies
+# its token, as a new token's first request does). The servers run side by side and wrk loads
+# them in turn, ROUNDS times, so that the ratios come from one run on one machine state.
 #
 #   benches/throughput.sh            # 3 rounds x 10 s per server
 #   ROUNDS=5 SECONDS_EACH=15 CONNECTIONS=64 benches/throughput.sh
@@ -17,8 +18,8 @@ SECONDS_EACH=${SECONDS_EACH:-10}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-1}
 HOST=127.0.0.1
-declare -A PORTS=([bare]=18081 [secure]=18082 [handwired]=18083)
-MODES=(bare secure handwired)
+declare -A PORTS=([bare]=18081 [secure]=18082 [handwired]=18083 [secure-uncached]=18084)
+MODES=(bare secure handwired secure-uncached)
 
 if ! command -v wrk >/dev/null; then
   echo "== installing wrk"
@@ -91,7 +92,7 @@ for round in $(seq "$ROUNDS"); do
       "http://$HOST:${PORTS[$mode]}/notes" | grep '^RESULT')
     read -r _ requests duration_us p50 p99 status_errors socket_errors <<<"$line"
     rps=$(awk -v r="$requests" -v d="$duration_us" 'BEGIN { printf "%.0f", r / (d / 1e6) }')
-    printf '  round %d %-10s %8s req/s  p50 %6.3f ms  p99 %6.3f ms  non-2xx %s  socket errors %s\n' \
+    printf '  round %d %-15s %8s req/s  p50 %6.3f ms  p99 %6.3f ms  non-2xx %s  socket errors %s\n' \
       "$round" "$mode" "$rps" "$(awk -v v="$p50" 'BEGIN{print v/1000}')" \
       "$(awk -v v="$p99" 'BEGIN{print v/1000}')" "$status_errors" "$socket_errors"
     echo "$round $mode $rps $p50 $p99 $status_errors" >>"$WORK/results"
@@ -114,14 +115,21 @@ awk '
   }
   END {
     printf "| server | req/s | p50 (ms) | p99 (ms) |\n|---|---:|---:|---:|\n"
-    split("bare secure handwired", modes, " ")
+    split("bare secure handwired secure-uncached", modes, " ")
     names["bare"] = "(a) unprotected"; names["secure"] = "(b) #[secure]"; names["handwired"] = "(c) hand-wired"
-    for (m = 1; m <= 3; m++) {
+    names["secure-uncached"] = "(b\x27) #[secure], token cache off"
+    for (m = 1; m <= 4; m++) {
       k = modes[m]
       printf "| %s | %.0f | %.3f | %.3f |\n", names[k], median(rps, k), median(p50, k) / 1000, median(p99, k) / 1000
     }
-    for (i = 1; i <= n; i++) { ba["x", i] = rps["secure", i] / rps["bare", i]; bc["x", i] = rps["secure", i] / rps["handwired", i] }
+    for (i = 1; i <= n; i++) {
+      ba["x", i] = rps["secure", i] / rps["bare", i]; bc["x", i] = rps["secure", i] / rps["handwired", i]
+      ua["x", i] = rps["secure-uncached", i] / rps["bare", i]; uc["x", i] = rps["secure-uncached", i] / rps["handwired", i]
+      ca["x", i] = rps["handwired", i] / rps["bare", i]
+    }
     printf "\nthroughput b/a = %.3f (target >= 0.90)   b/c = %.3f (target >= 1.10)\n", median(ba, "x"), median(bc, "x")
+    printf "token cache off: b\x27/a = %.3f   b\x27/c = %.3f      hand-wired c/a = %.3f\n", median(ua, "x"), median(uc, "x"), median(ca, "x")
     printf "per round b/a:"; for (i = 1; i <= n; i++) printf " %.3f", ba["x", i]; printf "\n"
     printf "per round b/c:"; for (i = 1; i <= n; i++) printf " %.3f", bc["x", i]; printf "\n"
+    printf "per round b\x27/c:"; for (i = 1; i <= n; i++) printf " %.3f", uc["x", i]; printf "\n"
   }' "$WORK/results"

@@ -3,6 +3,8 @@
 //!
 //! - `bare`: the handler on a plain axum router, no protection at all;
 //! - `secure`: `#[secure(role = "admin", rate = …, validate)]` on a `SecureRouter`;
+//! - `secure-uncached`: the same with the cache of verified tokens turned off, so that every
+//!   request verifies its token (the cost of the first request with a new token);
 //! - `handwired`: what a user writes today for the same protections: a JWT-verifying
 //!   middleware on jsonwebtoken (issuer, audience, `exp`/`nbf`, leeway, the role),
 //!   `tower_governor` keyed by the token's subject, and `axum_valid::Garde<Json<_>>`.
@@ -12,7 +14,7 @@
 //!
 //! ```text
 //! throughput_server token                 # prints an access token for the load tool
-//! throughput_server bare|secure|handwired 127.0.0.1:PORT
+//! throughput_server bare|secure|secure-uncached|handwired 127.0.0.1:PORT
 //! ```
 //!
 //! The HS256 secret comes from `SECURE_API_JWT_SECRET_FILE`, as for `Security::from_env`.
@@ -83,11 +85,12 @@ async fn secure_create(Json(note): Json<NewNote>) -> (StatusCode, Json<Created>)
     create(note)
 }
 
-fn secured(secret: Secret) -> Router {
+fn secured(secret: Secret, verified_token_cache: usize) -> Router {
     let security = Security::builder()
         .issuer(ISSUER)
         .audience(AUDIENCE)
         .key(Key::hmac(Algorithm::HS256, secret).expect("HS256 secret"))
+        .verified_token_cache(verified_token_cache)
         .build()
         .expect("configuration");
     SecureRouter::new()
@@ -241,13 +244,14 @@ fn main() {
     );
     let router = match mode {
         "bare" => bare(),
-        "secure" => {
+        "secure" | "secure-uncached" => {
             secret_bytes(); // the same checks and message as the other modes
             let path = std::env::var(SECRET_FILE).unwrap_or_default();
-            secured(Secret::from_file(path).expect("secret file"))
+            let cache = if mode == "secure" { 4096 } else { 0 };
+            secured(Secret::from_file(path).expect("secret file"), cache)
         }
         "handwired" => handwired(&secret_bytes()),
-        other => panic!("unknown mode `{other}`: bare, secure or handwired"),
+        other => panic!("unknown mode `{other}`: bare, secure, secure-uncached or handwired"),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

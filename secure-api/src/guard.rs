@@ -173,7 +173,6 @@ impl Security {
                 }
             },
         };
-        let identity = Arc::new(identity);
         let audit = Audit {
             subject: Some(identity.subject()),
             ..audit
@@ -207,8 +206,8 @@ impl Security {
     }
 
     /// Verifies a token and checks that it was not revoked.
-    async fn verify_live(&self, token: &str) -> Result<Identity, Rejected> {
-        let identity = self.verify(token).map_err(Rejected::Token)?;
+    async fn verify_live(&self, token: &str) -> Result<Arc<Identity>, Rejected> {
+        let identity = self.verify_cached(token).map_err(Rejected::Token)?;
         if let Some(jti) = identity.jti() {
             let revoked = self
                 .inner
@@ -258,7 +257,7 @@ impl Security {
         reason: &'static str,
         client: &Subject,
         audit: &Audit<'_>,
-    ) -> Result<Identity, Problem> {
+    ) -> Result<Arc<Identity>, Problem> {
         audit.deny(reason);
         let decision = self.failed_auth_check(client, audit).await?;
         if decision.allowed {
