@@ -59,6 +59,7 @@ struct Audit<'a> {
     parts: &'a Parts,
     client: IpAddr,
     subject: Option<&'a str>,
+    counters: &'a Counters,
 }
 
 impl Audit<'_> {
@@ -69,7 +70,16 @@ impl Audit<'_> {
             .map_or("", MatchedPath::as_str)
     }
 
+    fn request_id(&self) -> &str {
+        self.parts
+            .headers
+            .get(&crate::harden::REQUEST_ID)
+            .and_then(|id| id.to_str().ok())
+            .unwrap_or("-")
+    }
+
     fn allow(&self) {
+        self.counters.count(self.spec.handler, "allow", "");
         tracing::info!(
             target: "secure_api::audit",
             outcome = "allow",
@@ -78,18 +88,20 @@ impl Audit<'_> {
             route = self.route(),
             subject = self.subject.unwrap_or("-"),
             client_ip = %self.client,
+            request_id = self.request_id(),
         );
     }
 
-    fn deny(&self, reason: &str) {
+    fn deny(&self, reason: &'static str) {
         self.event("deny", reason);
     }
 
-    fn throttle(&self, reason: &str) {
+    fn throttle(&self, reason: &'static str) {
         self.event("throttle", reason);
     }
 
-    fn event(&self, outcome: &str, reason: &str) {
+    fn event(&self, outcome: &'static str, reason: &'static str) {
+        self.counters.count(self.spec.handler, outcome, reason);
         tracing::warn!(
             target: "secure_api::audit",
             outcome,
@@ -99,8 +111,61 @@ impl Audit<'_> {
             route = self.route(),
             subject = self.subject.unwrap_or("-"),
             client_ip = %self.client,
+            request_id = self.request_id(),
         );
     }
+}
+
+/// How many requests each handler allowed, denied and throttled, by reason (O2).
+#[derive(Debug, Default)]
+pub(crate) struct Counters(
+    dashmap::DashMap<(&'static str, &'static str, &'static str), std::sync::atomic::AtomicU64>,
+);
+
+impl Counters {
+    fn count(&self, handler: &'static str, outcome: &'static str, reason: &'static str) {
+        use std::sync::atomic::Ordering;
+        let key = (handler, outcome, reason);
+        if let Some(counter) = self.0.get(&key) {
+            counter.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        self.0
+            .entry(key)
+            .or_default()
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self) -> Vec<Counter> {
+        let mut counters: Vec<Counter> = self
+            .0
+            .iter()
+            .map(|entry| {
+                let (handler, outcome, reason) = *entry.key();
+                Counter {
+                    handler,
+                    outcome,
+                    reason,
+                    count: entry.value().load(std::sync::atomic::Ordering::Relaxed),
+                }
+            })
+            .collect();
+        counters.sort_by_key(|counter| (counter.handler, counter.outcome, counter.reason));
+        counters
+    }
+}
+
+/// One counter: requests of `handler` with this outcome and reason.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Counter {
+    /// The handler's function name.
+    pub handler: &'static str,
+    /// `allow`, `deny` or `throttle`.
+    pub outcome: &'static str,
+    /// Why (`missing_token`, `rate_limit`, …); empty for `allow`.
+    pub reason: &'static str,
+    /// How many so far.
+    pub count: u64,
 }
 
 /// The bucket name of the budget for failed authentications, shared by all handlers.
@@ -131,6 +196,7 @@ impl Security {
             parts,
             client,
             subject: None,
+            counters: &self.inner.counters,
         };
 
         if spec.auth == Auth::Public {

@@ -41,6 +41,7 @@ extern crate self as secure_api;
 
 mod client;
 mod guard;
+mod harden;
 mod limit;
 pub mod login;
 pub mod mfa;
@@ -92,7 +93,8 @@ pub use secure_api_macros::roles;
 pub use secure_api_macros::scopes;
 
 pub use client::TrustedProxies;
-pub use guard::{AuthUser, Claims, ClientIp, Guard};
+pub use guard::{AuthUser, Claims, ClientIp, Counter, Guard};
+pub use harden::{Hardening, REQUEST_ID};
 pub use limit::{
     BoxFuture, Bucket, MemoryStore, RateDecision, RateLimitStore, StoreUnavailable, Subject,
 };

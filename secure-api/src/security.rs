@@ -375,6 +375,7 @@ pub(crate) struct Inner {
     pub(crate) access_token_ttl: Duration,
     pub(crate) refresh_token_ttl: Duration,
     token_types: Vec<String>,
+    pub(crate) counters: crate::guard::Counters,
     /// Clients whose failed authentications used up their budget, until when.
     pub(crate) blocked: dashmap::DashMap<Subject, Instant>,
     verified: VerifiedTokens,
@@ -484,6 +485,12 @@ impl Security {
     /// | `SECURE_API_REDIS_URL` | with the `redis` feature: share limits and token state through this Redis |
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::builder().from_env()?.build()
+    }
+
+    /// Allow, deny and throttle counts per handler and reason, since start (O2): what to
+    /// watch for suspicious activity.
+    pub fn counters(&self) -> Vec<crate::guard::Counter> {
+        self.inner.counters.snapshot()
     }
 
     /// The configured issuer.
@@ -982,6 +989,7 @@ impl SecurityBuilder {
                 token_types: std::iter::once(ACCESS_TOKEN_TYPE.to_owned())
                     .chain(self.token_types)
                     .collect(),
+                counters: crate::guard::Counters::default(),
                 blocked: dashmap::DashMap::new(),
                 verified: VerifiedTokens {
                     entries: dashmap::DashMap::new(),
