@@ -3,97 +3,22 @@
 
 mod common;
 
-use common::{Answer, HmacKey, client};
+use common::{Answer, HmacKey, Running, client};
 use jsonwebtoken::Algorithm;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// `cargo test` builds the examples next to the test binaries' `deps` folder.
-fn quickstart_binary() -> PathBuf {
-    let deps = std::env::current_exe().expect("test binary path");
-    let profile = deps
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>");
-    let binary = profile
-        .join("examples")
-        .join(format!("quickstart{}", std::env::consts::EXE_SUFFIX));
-    let built = std::fs::metadata(&binary)
-        .and_then(|meta| meta.modified())
-        .unwrap_or_else(|_| {
-            panic!(
-                "{} was not built: run `cargo test --workspace`",
-                binary.display()
-            )
-        });
-    let source = std::fs::metadata(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/examples/quickstart.rs"
-    ))
-    .and_then(|meta| meta.modified())
-    .expect("examples/quickstart.rs");
-    // `cargo test --test quickstart` alone does not rebuild examples; never test a stale one.
-    assert!(
-        built >= source,
-        "{} is older than examples/quickstart.rs: run `cargo test --workspace` (or `cargo build --example quickstart`)",
-        binary.display()
-    );
-    binary
-}
-
-struct Quickstart {
-    child: Child,
-    printed: Vec<String>,
-    base: String,
-}
-
-impl Drop for Quickstart {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use std::process::Command;
 
 fn command(env: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(quickstart_binary());
-    command
-        .env_clear()
-        .env("QUICKSTART_ADDR", "127.0.0.1:0")
-        .env("RUST_LOG", "info")
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command
+    common::example_command(
+        "quickstart",
+        "examples/quickstart.rs",
+        "QUICKSTART_ADDR",
+        env,
+    )
 }
 
-/// Starts the example and reads what it prints until it listens.
-fn start(env: &[(&str, &str)]) -> Quickstart {
-    let mut child = command(env).spawn().expect("start quickstart");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut printed = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut lines = BufReader::new(stdout).lines();
-    let base = loop {
-        assert!(
-            Instant::now() < deadline,
-            "no 'listening on' in {printed:#?}"
-        );
-        let line = lines
-            .next()
-            .unwrap_or_else(|| panic!("quickstart exited early: {printed:#?}"))
-            .expect("utf-8 output");
-        if let Some((_, address)) = line.split_once("listening on ") {
-            break address.trim().to_owned();
-        }
-        printed.push(line);
-    };
-    Quickstart {
-        child,
-        printed,
-        base,
-    }
+fn start(env: &[(&str, &str)]) -> Running {
+    Running::start(command(env))
 }
 
 #[tokio::test]

@@ -6,8 +6,11 @@ use axum::Router;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secure_api::{Key, Secret, Security};
 use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub const ISSUER: &str = "https://issuer.test";
 pub const AUDIENCE: &str = "secure-api-tests";
@@ -155,5 +158,102 @@ impl Answer {
         assert_eq!(self.body["type"], "about:blank");
         assert!(self.body["title"].is_string());
         assert!(self.body["detail"].is_string());
+    }
+}
+
+/// A command for the compiled example `name`, which listens on the address in `address_var`
+/// (a free loopback port) and otherwise sees only `env`.
+///
+/// `cargo test` builds examples next to the test binaries' `deps` folder; a lone
+/// `cargo test --test X` does not rebuild them, so a binary older than its source is refused
+/// rather than tested.
+pub fn example_command(
+    name: &str,
+    source: &str,
+    address_var: &str,
+    env: &[(&str, &str)],
+) -> Command {
+    let deps = std::env::current_exe().expect("test binary path");
+    let profile = deps
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>");
+    let binary: PathBuf = profile
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    let built = std::fs::metadata(&binary)
+        .and_then(|meta| meta.modified())
+        .unwrap_or_else(|_| {
+            panic!(
+                "{} was not built: run `cargo test --workspace`",
+                binary.display()
+            )
+        });
+    let source_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(source);
+    let written = std::fs::metadata(&source_path)
+        .and_then(|meta| meta.modified())
+        .expect("example source");
+    assert!(
+        built >= written,
+        "{} is older than {source}: run `cargo test --workspace` (or `cargo build --example {name}`)",
+        binary.display()
+    );
+    let mut command = Command::new(binary);
+    command
+        .env_clear()
+        .env(address_var, "127.0.0.1:0")
+        .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// A running example: what it printed before it listened, and its base URL. Killed on drop.
+pub struct Running {
+    child: Child,
+    pub printed: Vec<String>,
+    pub base: String,
+}
+
+impl Running {
+    /// Starts the command and reads its output until `listening on <url>`; the rest of the
+    /// output is drained in the background so that logging never blocks the server.
+    pub fn start(mut command: Command) -> Self {
+        let mut child = command.spawn().expect("start example");
+        let stdout = child.stdout.take().expect("stdout");
+        if let Some(mut stderr) = child.stderr.take() {
+            std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        }
+        let mut printed = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            assert!(
+                Instant::now() < deadline,
+                "no 'listening on' in {printed:#?}"
+            );
+            let line = lines
+                .next()
+                .unwrap_or_else(|| panic!("the example exited early: {printed:#?}"))
+                .expect("utf-8 output");
+            if let Some((_, address)) = line.split_once("listening on ") {
+                break address.trim().to_owned();
+            }
+            printed.push(line);
+        };
+        std::thread::spawn(move || lines.for_each(drop));
+        Self {
+            child,
+            printed,
+            base,
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
