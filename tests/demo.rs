@@ -24,7 +24,7 @@ impl Demo {
         let path = db.path().join("demo.db");
         let command = common::example_command(
             "demo",
-            "examples/demo/main.rs",
+            "examples/demo",
             "DEMO_ADDR",
             &[
                 ("DEMO_DB", path.to_str().expect("utf-8 path")),

@@ -1,16 +1,18 @@
-//! The TLS example as an operator runs it (D5): the real example binary, given a certificate
-//! of a test CA through `TLS_CERT_FILE`/`TLS_KEY_FILE`, reached over loopback by rustls
-//! clients that verify the server against that CA.
+//! The demo serving TLS as an operator runs it (D5): the real example binary, given a
+//! certificate of a test CA through `TLS_CERT_FILE`/`TLS_KEY_FILE`, reached over loopback by
+//! rustls clients that verify the server against that CA.
+
+mod common;
+
+use common::Running;
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{AlertDescription, ClientConfig, ProtocolVersion, RootCertStore};
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus};
 use std::sync::Arc;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -19,36 +21,6 @@ use tokio_rustls::client::TlsStream;
 
 /// Every wait of this file ends by then.
 const WAIT: Duration = Duration::from_secs(20);
-
-/// `cargo test` builds the examples next to the test binaries' `deps` folder.
-fn tls_binary() -> PathBuf {
-    let deps = std::env::current_exe().expect("test binary path");
-    let profile = deps
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>");
-    let binary = profile
-        .join("examples")
-        .join(format!("tls{}", std::env::consts::EXE_SUFFIX));
-    let built = std::fs::metadata(&binary)
-        .and_then(|meta| meta.modified())
-        .unwrap_or_else(|_| {
-            panic!(
-                "{} was not built: run `cargo test --workspace` (or `cargo build --example tls`)",
-                binary.display()
-            )
-        });
-    let source = std::fs::metadata(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/tls.rs"))
-        .and_then(|meta| meta.modified())
-        .expect("examples/tls.rs");
-    // `cargo test --test tls` alone does not rebuild examples; never test a stale one.
-    assert!(
-        built >= source,
-        "{} is older than examples/tls.rs: run `cargo test --workspace` (or `cargo build --example tls`)",
-        binary.display()
-    );
-    binary
-}
 
 /// A test CA, and a server certificate it signed for `localhost` and `127.0.0.1`, written as
 /// PEM files the way an operator would hand them to the server.
@@ -93,82 +65,43 @@ fn pki() -> Pki {
     }
 }
 
-/// The example, running; killed when dropped.
-struct Server {
-    child: Child,
-    address: SocketAddr,
+/// The demo's command with `env` and a database of its own in the test's folder.
+fn command(pki: &Pki, env: &[(&str, &Path)]) -> Command {
+    let db = pki.dir.path().join("demo.db");
+    let mut env: Vec<(&str, &str)> = env
+        .iter()
+        .map(|(name, path)| (*name, path.to_str().expect("utf-8 path")))
+        .collect();
+    env.push(("DEMO_DB", db.to_str().expect("utf-8 path")));
+    common::example_command("demo", "examples/demo", "DEMO_ADDR", &env)
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The demo serving TLS with the test CA's certificate, and the address it listens on.
+fn start(pki: &Pki) -> (Running, SocketAddr) {
+    let running = Running::start(command(
+        pki,
+        &[
+            ("TLS_CERT_FILE", &pki.cert_file),
+            ("TLS_KEY_FILE", &pki.key_file),
+        ],
+    ));
+    let address = running
+        .base
+        .strip_prefix("https://")
+        .unwrap_or_else(|| panic!("an https address: {}", running.base))
+        .parse()
+        .expect("a socket address");
+    (running, address)
 }
 
-fn command(env: &[(&str, &Path)]) -> Command {
-    let mut command = Command::new(tls_binary());
-    command
-        .env_clear()
-        .env("TLS_ADDR", "127.0.0.1:0")
-        .env("RUST_LOG", "warn")
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command
-}
-
-/// Starts the example and waits, at most [`WAIT`], until it says where it listens.
-fn start(pki: &Pki) -> Server {
-    let mut child = command(&[
-        ("TLS_CERT_FILE", &pki.cert_file),
-        ("TLS_KEY_FILE", &pki.key_file),
-    ])
-    .spawn()
-    .expect("start the tls example");
-    let stdout = child.stdout.take().expect("stdout");
-    let (lines, printed) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + WAIT;
-    let mut seen = Vec::new();
-    let address = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match printed.recv_timeout(left) {
-            Ok(line) => {
-                if let Some((_, rest)) = line.split_once("listening on https://") {
-                    let address = rest.split_whitespace().next().expect("an address");
-                    break address.parse().expect("a socket address");
-                }
-                seen.push(line);
-            }
-            Err(_) => {
-                let _ = child.kill();
-                let output = child.wait_with_output().expect("output");
-                panic!(
-                    "no 'listening on' within {WAIT:?}: {seen:#?}\n{}",
-                    String::from_utf8_lossy(&output.stderr)
-                );
-            }
-        }
-    };
-    Server { child, address }
-}
-
-/// Runs the example to its end, at most [`WAIT`]: its exit status and what it printed on
-/// stderr.
-fn run_to_exit(env: &[(&str, &Path)]) -> (ExitStatus, String) {
-    let mut child = command(env).spawn().expect("start the tls example");
+/// Runs the demo to its end, at most [`WAIT`]: its exit status and what it printed on stderr.
+fn run_to_exit(pki: &Pki, env: &[(&str, &Path)]) -> (ExitStatus, String) {
+    let mut child = command(pki, env).spawn().expect("start the demo");
     let deadline = Instant::now() + WAIT;
     while child.try_wait().expect("wait").is_none() {
         if Instant::now() > deadline {
             let _ = child.kill();
-            panic!("the tls example did not exit within {WAIT:?}");
+            panic!("the demo did not exit within {WAIT:?}");
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -207,7 +140,7 @@ async fn handshake(
         .expect("handshake within the timeout")
 }
 
-/// A minimal HTTP/1.1 GET over the TLS stream: the status line and the body.
+/// A minimal HTTP/1.1 GET over the TLS stream: the head (status line and headers) and the body.
 async fn get(stream: &mut TlsStream<TcpStream>, path: &str) -> (String, String) {
     let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
     stream
@@ -229,9 +162,8 @@ async fn get(stream: &mut TlsStream<TcpStream>, path: &str) -> (String, String) 
                 })
                 .expect("a content-length");
             if body.len() >= length {
-                let status = head.lines().next().unwrap_or_default().to_owned();
                 return (
-                    status,
+                    head.clone(),
                     String::from_utf8_lossy(&body[..length]).into_owned(),
                 );
             }
@@ -261,36 +193,42 @@ fn tls_error(error: &std::io::Error) -> Option<&rustls::Error> {
 #[tokio::test]
 async fn tls13_client_gets_health() {
     let pki = pki();
-    let server = start(&pki);
+    let (_server, address) = start(&pki);
     let connector = client(&pki.ca, &rustls::version::TLS13);
 
     for name in ["localhost", "127.0.0.1"] {
-        let mut stream = handshake(&connector, server.address, name)
+        let mut stream = handshake(&connector, address, name)
             .await
             .unwrap_or_else(|error| panic!("TLS 1.3 handshake for {name}: {error}"));
         assert_eq!(
             stream.get_ref().1.protocol_version(),
             Some(ProtocolVersion::TLSv1_3)
         );
-        let (status, body) = get(&mut stream, "/health").await;
-        assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+        let (head, body) = get(&mut stream, "/health").await;
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
         assert_eq!(body, "ok");
+        // Served over TLS, the demo tells browsers never to come back without it.
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("strict-transport-security: max-age=63072000"),
+            "{head}"
+        );
     }
 
     // The guard still guards: no token, no answer.
-    let mut stream = handshake(&connector, server.address, "localhost")
+    let mut stream = handshake(&connector, address, "localhost")
         .await
         .expect("TLS 1.3 handshake");
-    let (status, _) = get(&mut stream, "/me").await;
-    assert!(status.starts_with("HTTP/1.1 401"), "{status}");
+    let (head, _) = get(&mut stream, "/me").await;
+    assert!(head.starts_with("HTTP/1.1 401"), "{head}");
 }
 
 #[tokio::test]
 async fn tls12_client_fails_the_handshake() {
     let pki = pki();
-    let server = start(&pki);
+    let (_server, address) = start(&pki);
     let connector = client(&pki.ca, &rustls::version::TLS12);
-    let error = handshake(&connector, server.address, "localhost")
+    let error = handshake(&connector, address, "localhost")
         .await
         .expect_err("a TLS 1.2-only client must not get through");
     // Refused for its version, not for anything else: the server answers a ClientHello that
@@ -307,7 +245,7 @@ async fn tls12_client_fails_the_handshake() {
 
     // The same server, the same CA: TLS 1.3 gets through.
     let tls13 = client(&pki.ca, &rustls::version::TLS13);
-    handshake(&tls13, server.address, "localhost")
+    handshake(&tls13, address, "localhost")
         .await
         .expect("TLS 1.3 handshake");
 }
@@ -315,10 +253,10 @@ async fn tls12_client_fails_the_handshake() {
 #[tokio::test]
 async fn client_that_does_not_trust_the_ca_fails() {
     let pki = pki();
-    let server = start(&pki);
+    let (_server, address) = start(&pki);
     let other = self::pki();
     let connector = client(&other.ca, &rustls::version::TLS13);
-    let error = handshake(&connector, server.address, "localhost")
+    let error = handshake(&connector, address, "localhost")
         .await
         .expect_err("an unknown issuer must be refused");
     assert!(
@@ -335,24 +273,29 @@ fn missing_or_unreadable_files_stop_with_exit_1_naming_the_variable() {
     let pki = pki();
     let nowhere = pki.dir.path().join("nowhere.pem");
 
-    let (status, stderr) = run_to_exit(&[("TLS_KEY_FILE", &pki.key_file)]);
+    let (status, stderr) = run_to_exit(&pki, &[("TLS_KEY_FILE", &pki.key_file)]);
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("TLS_CERT_FILE is not set"), "{stderr}");
 
-    let (status, stderr) = run_to_exit(&[("TLS_CERT_FILE", &pki.cert_file)]);
+    let (status, stderr) = run_to_exit(&pki, &[("TLS_CERT_FILE", &pki.cert_file)]);
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("TLS_KEY_FILE is not set"), "{stderr}");
 
-    let (status, stderr) = run_to_exit(&[
-        ("TLS_CERT_FILE", &pki.cert_file),
-        ("TLS_KEY_FILE", &nowhere),
-    ]);
+    let (status, stderr) = run_to_exit(
+        &pki,
+        &[
+            ("TLS_CERT_FILE", &pki.cert_file),
+            ("TLS_KEY_FILE", &nowhere),
+        ],
+    );
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("TLS_KEY_FILE"), "{stderr}");
     assert!(stderr.contains("cannot be read"), "{stderr}");
 
-    let (status, stderr) =
-        run_to_exit(&[("TLS_CERT_FILE", &nowhere), ("TLS_KEY_FILE", &pki.key_file)]);
+    let (status, stderr) = run_to_exit(
+        &pki,
+        &[("TLS_CERT_FILE", &nowhere), ("TLS_KEY_FILE", &pki.key_file)],
+    );
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("TLS_CERT_FILE"), "{stderr}");
 
@@ -364,18 +307,23 @@ fn missing_or_unreadable_files_stop_with_exit_1_naming_the_variable() {
         format!("-----BEGIN PRIVATE KEY-----\n{marker}\n-----END RSA PRIVATE KEY-----\n"),
     )
     .expect("write");
-    let (status, stderr) =
-        run_to_exit(&[("TLS_CERT_FILE", &pki.cert_file), ("TLS_KEY_FILE", &broken)]);
+    let (status, stderr) = run_to_exit(
+        &pki,
+        &[("TLS_CERT_FILE", &pki.cert_file), ("TLS_KEY_FILE", &broken)],
+    );
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("TLS_KEY_FILE"), "{stderr}");
     assert!(!stderr.contains(marker), "{stderr}");
 
     // The key of another certificate.
     let other = self::pki();
-    let (status, stderr) = run_to_exit(&[
-        ("TLS_CERT_FILE", &pki.cert_file),
-        ("TLS_KEY_FILE", &other.key_file),
-    ]);
+    let (status, stderr) = run_to_exit(
+        &pki,
+        &[
+            ("TLS_CERT_FILE", &pki.cert_file),
+            ("TLS_KEY_FILE", &other.key_file),
+        ],
+    );
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("TLS_KEY_FILE"), "{stderr}");
     let key_pem = std::fs::read_to_string(&other.key_file).expect("key");

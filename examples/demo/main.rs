@@ -14,10 +14,17 @@
 //! made up for this process, an empty database each run, and an `admin` account whose
 //! password is printed at start. With configured keys the database persists, and
 //! `DEMO_ADMIN_PASSWORD_FILE` creates the `admin` account on the first start.
+//!
+//! `TLS_CERT_FILE` and `TLS_KEY_FILE` (PEM) make it serve TLS 1.3 only, with HSTS:
+//!
+//! ```text
+//! TLS_CERT_FILE=chain.pem TLS_KEY_FILE=key.pem cargo run --example demo
+//! ```
 
+use axum::Json;
 use axum::extract::{FromRef, Path, Query, State};
 use axum::http::StatusCode;
-use axum::{Json, Router};
+use axum_server::tls_rustls::RustlsConfig;
 use secure_api::login::{Login, LoginLimits};
 use secure_api::routing::{SecureRouter, get, post};
 use secure_api::seal::Sealer;
@@ -28,8 +35,12 @@ use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 use std::net::SocketAddr;
+use std::process::ExitCode;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
+
+mod tls;
 
 secure_api::roles! { admin > user }
 
@@ -460,7 +471,7 @@ async fn database(fresh: bool) -> Result<SqlitePool, Box<dyn std::error::Error>>
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -468,15 +479,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .init();
     if std::env::args().nth(1).as_deref() == Some("--manifest") {
         print!("{}", routes().manifest());
-        return Ok(());
+        return ExitCode::SUCCESS;
     }
-    let (security, sealer, demo_keys) = match configuration() {
-        Ok(configuration) => configuration,
-        Err(error) => {
-            eprintln!("secure-api demo cannot start: {error}");
-            std::process::exit(1);
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(reason) => {
+            eprintln!("secure-api demo cannot start: {reason}");
+            ExitCode::FAILURE
         }
-    };
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let tls = tls::config_from_env()?;
+    let (security, sealer, demo_keys) = configuration()?;
     let demo = Demo {
         security,
         db: database(demo_keys).await?,
@@ -484,11 +500,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         sealer: Arc::new(sealer),
     };
 
-    let address: std::net::SocketAddr = std::env::var("DEMO_ADDR")
+    let address: SocketAddr = std::env::var("DEMO_ADDR")
         .unwrap_or_else(|_| "127.0.0.1:3000".into())
-        .parse()?;
-    let listener = tokio::net::TcpListener::bind(address).await?;
-    let base = format!("http://{}", listener.local_addr()?);
+        .parse()
+        .map_err(|error| format!("DEMO_ADDR is not a socket address: {error}"))?;
+    let listener = std::net::TcpListener::bind(address)
+        .map_err(|error| format!("cannot listen on {address} (DEMO_ADDR): {error}"))?;
+    listener.set_nonblocking(true)?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let base = format!("{scheme}://{}", listener.local_addr()?);
     if demo_keys {
         // A fresh administrator for this run; the keys die with the process anyway.
         let password = format!("{:032x}", rand::random::<u128>());
@@ -503,24 +523,46 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
              {base}/signup\n"
         );
     } else if let Some(path) = std::env::var_os("DEMO_ADMIN_PASSWORD_FILE") {
-        let password = std::fs::read_to_string(path)?;
+        let password = std::fs::read_to_string(path).map_err(|error| {
+            format!("DEMO_ADMIN_PASSWORD_FILE cannot be read ({})", error.kind())
+        })?;
         if create_admin(&demo, password.trim_end()).await? {
             tracing::info!(target: "demo", "created the administrator account `admin`");
         }
     }
 
     let cors = std::env::var("DEMO_CORS_ORIGINS").unwrap_or_default();
-    let hardening =
+    let mut hardening =
         Hardening::new().cors_origins(cors.split(',').filter(|origin| !origin.is_empty()))?;
-    let app: Router = hardening.apply(routes().into_router()).with_state(demo);
-    tracing::info!("listening on {base}");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    if tls.is_some() {
+        hardening = hardening.hsts();
+    }
+    // The guard needs the client address for per-IP limits.
+    let app = hardening
+        .apply(routes().into_router())
+        .with_state(demo)
+        .into_make_service_with_connect_info::<SocketAddr>();
+    println!("listening on {base}");
+    match tls {
+        Some(config) => {
+            let handle = axum_server::Handle::new();
+            let shutdown = handle.clone();
+            tokio::spawn(async move {
+                let _ = tokio::signal::ctrl_c().await;
+                shutdown.graceful_shutdown(Some(Duration::from_secs(10)));
+            });
+            axum_server::from_tcp_rustls(listener, RustlsConfig::from_config(Arc::new(config)))?
+                .handle(handle)
+                .serve(app)
+                .await?;
+        }
+        None => {
+            axum::serve(tokio::net::TcpListener::from_std(listener)?, app)
+                .with_graceful_shutdown(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await?;
+        }
+    }
     Ok(())
 }

@@ -189,10 +189,24 @@ pub fn example_command(
                 binary.display()
             )
         });
+    // A multi-file example is a folder: its newest file counts.
     let source_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(source);
-    let written = std::fs::metadata(&source_path)
-        .and_then(|meta| meta.modified())
-        .expect("example source");
+    let sources = match std::fs::read_dir(&source_path) {
+        Ok(folder) => folder
+            .map(|entry| entry.expect("example folder entry").path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
+            .collect(),
+        Err(_) => vec![source_path],
+    };
+    let written = sources
+        .iter()
+        .map(|path| {
+            std::fs::metadata(path)
+                .and_then(|meta| meta.modified())
+                .expect("example source")
+        })
+        .max()
+        .expect("an example source file");
     assert!(
         built >= written,
         "{} is older than {source}: run `cargo test --workspace` (or `cargo build --example {name}`)",
