@@ -149,14 +149,25 @@ valid_through_parsed!(
     Path: FromRequestParts::from_request_parts(&mut Parts),
 );
 
-/// Maps axum's JSON rejections to problems; serde's message is not passed on, since it can
-/// name the server's types.
+/// Maps axum's JSON rejections to problems.
 fn json_problem(rejection: JsonRejection) -> Problem {
     match rejection {
-        JsonRejection::JsonDataError(_) => Problem::unprocessable(vec![FieldError {
-            pointer: "#".into(),
-            detail: "the JSON does not have the fields and types this resource expects".into(),
-        }]),
+        JsonRejection::JsonDataError(error) => {
+            // axum's rejection → axum_core::Error → what `serde_path_to_error` reported.
+            let located = std::error::Error::source(&error)
+                .and_then(std::error::Error::source)
+                .and_then(|error| {
+                    error.downcast_ref::<serde_path_to_error::Error<serde_json::Error>>()
+                });
+            Problem::unprocessable(vec![match located {
+                Some(error) => json_data_error(error),
+                None => FieldError {
+                    pointer: "#".into(),
+                    detail: "the JSON does not have the fields and types this resource expects"
+                        .into(),
+                },
+            }])
+        }
         JsonRejection::JsonSyntaxError(_) => {
             Problem::bad_request("The request body is not well-formed JSON.")
         }
@@ -164,6 +175,54 @@ fn json_problem(rejection: JsonRejection) -> Problem {
             Problem::unsupported_media_type("application/json")
         }
         other => body_problem(other.status()),
+    }
+}
+
+/// Where the JSON went wrong and in which way — but not serde's own message, which can name
+/// the server's types (`expected struct NewUser`) or quote long input back.
+fn json_data_error(error: &serde_path_to_error::Error<serde_json::Error>) -> FieldError {
+    /// Keys are the client's input: a pointer is cut before it grows into an echo chamber.
+    const MAX_POINTER: usize = 256;
+    let mut pointer = String::from("#");
+    for segment in error.path().iter() {
+        pointer.push('/');
+        match segment {
+            serde_path_to_error::Segment::Seq { index } => pointer.push_str(&index.to_string()),
+            serde_path_to_error::Segment::Map { key } => {
+                pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+            }
+            serde_path_to_error::Segment::Enum { variant } => pointer.push_str(variant),
+            serde_path_to_error::Segment::Unknown => pointer.push('-'),
+        }
+    }
+    let message = error.inner().to_string();
+    let detail = if message.starts_with("unknown field") {
+        "this field is not accepted here"
+    } else if let Some(field) = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(field, _)| field)
+    {
+        pointer.push('/');
+        pointer.push_str(&field.replace('~', "~0").replace('/', "~1"));
+        "this field is required"
+    } else if message.starts_with("invalid type") {
+        "this value has the wrong type"
+    } else if message.starts_with("invalid length") {
+        "this value has the wrong number of elements"
+    } else {
+        "this value is not one this resource accepts"
+    };
+    if pointer.len() > MAX_POINTER {
+        let mut end = MAX_POINTER;
+        while !pointer.is_char_boundary(end) {
+            end -= 1;
+        }
+        pointer.truncate(end);
+    }
+    FieldError {
+        pointer,
+        detail: detail.into(),
     }
 }
 
@@ -204,6 +263,61 @@ mod tests {
     struct Tag {
         #[garde(length(max = 2))]
         label: String,
+    }
+
+    #[derive(Debug, serde::Deserialize, garde::Validate)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)] // read by garde only
+    struct Note {
+        #[garde(skip)]
+        title: String,
+        #[garde(skip)]
+        tags: Vec<u32>,
+    }
+
+    /// The one field error for `body` sent to a `Valid<Json<Note>>`.
+    async fn json_error(body: &str) -> FieldError {
+        let request = Request::builder()
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body.to_owned()))
+            .expect("request");
+        let problem = Valid::<Json<Note>>::from_request(request, &())
+            .await
+            .expect_err("refused");
+        assert_eq!(problem.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let [error] = problem.errors() else {
+            panic!("one error: {:?}", problem.errors())
+        };
+        error.clone()
+    }
+
+    #[tokio::test]
+    async fn json_data_errors_point_at_the_field_without_serde_s_words() {
+        let cases = [
+            (
+                r#"{"title":"t","tags":[],"owner_id":1}"#,
+                "#/owner_id",
+                "this field is not accepted here",
+            ),
+            (r#"{"tags":[]}"#, "#/title", "this field is required"),
+            (
+                r#"{"title":"t","tags":[1,"x"]}"#,
+                "#/tags/1",
+                "this value has the wrong type",
+            ),
+            ("1", "#", "this value has the wrong type"),
+        ];
+        for (body, pointer, detail) in cases {
+            let error = json_error(body).await;
+            assert_eq!(
+                (error.pointer.as_str(), error.detail.as_str()),
+                (pointer, detail),
+                "{body}"
+            );
+        }
+        // A client's absurd key is not echoed back whole.
+        let long = format!(r#"{{"{}":1}}"#, "k".repeat(10_000));
+        assert!(json_error(&long).await.pointer.len() <= 256);
     }
 
     #[test]
