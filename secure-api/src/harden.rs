@@ -163,7 +163,7 @@ async fn secure_response(
         .get(header::CONTENT_TYPE)
         .is_some_and(|value| value.as_bytes().starts_with(b"application/problem+json"));
     if (status.is_client_error() || status.is_server_error()) && !is_problem {
-        let mut problem = problem_for(status).into_response();
+        let mut problem = Problem::for_status(status).into_response();
         for (name, value) in response.headers() {
             if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
                 problem.headers_mut().append(name, value.clone());
@@ -194,19 +194,6 @@ async fn secure_response(
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
-}
-
-fn problem_for(status: StatusCode) -> Problem {
-    let detail = match status {
-        StatusCode::NOT_FOUND => "No resource exists at this path.",
-        StatusCode::METHOD_NOT_ALLOWED => "This resource does not support this method.",
-        StatusCode::REQUEST_TIMEOUT => "The request took too long and was abandoned.",
-        StatusCode::PAYLOAD_TOO_LARGE => "The request body is larger than this API accepts.",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "The request body has an unsupported media type.",
-        status if status.is_server_error() => "The server could not handle this request.",
-        _ => "The request could not be processed.",
-    };
-    Problem::new(status, detail)
 }
 
 /// Keeps a client's request id when it is a short token, else makes one; echoes it.

@@ -144,6 +144,38 @@ impl Problem {
         )
     }
 
+    /// 404 for a path no route serves (and, in applications, for an object the caller may
+    /// not know exists).
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "No resource exists at this path.")
+    }
+
+    /// 405 for a method the route does not serve; the `Allow` header lists those it does.
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "This resource does not support this method; see the Allow header.",
+        )
+    }
+
+    /// The problem for a bare error status that some other part (an axum rejection, a
+    /// tower layer) produced without a body of ours.
+    pub(crate) fn for_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::NOT_FOUND => Self::not_found(),
+            StatusCode::METHOD_NOT_ALLOWED => Self::method_not_allowed(),
+            StatusCode::PAYLOAD_TOO_LARGE => Self::payload_too_large(),
+            StatusCode::REQUEST_TIMEOUT => {
+                Self::new(status, "The request took too long and was abandoned.")
+            }
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                Self::new(status, "The request body has an unsupported media type.")
+            }
+            status if status.is_server_error() => Self::internal(),
+            status => Self::new(status, "The request could not be processed."),
+        }
+    }
+
     /// 500 with nothing in it but an apology: the details are in the server's log.
     pub fn internal() -> Self {
         Self::new(

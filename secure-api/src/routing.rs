@@ -31,7 +31,7 @@ use crate::policy::{Auth, Policy, PolicySpec, Rate, RateKey, Requirement};
 use crate::problem::Problem;
 use axum::Router;
 use axum::handler::Handler;
-use axum::http::{Method, StatusCode};
+use axum::http::Method;
 use axum::routing::MethodRouter;
 use serde::Serialize;
 use std::fmt;
@@ -211,14 +211,11 @@ impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
 }
 
 async fn not_found() -> Problem {
-    Problem::new(StatusCode::NOT_FOUND, "No resource exists at this path.")
+    Problem::not_found()
 }
 
 async fn method_not_allowed() -> Problem {
-    Problem::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "This resource does not support this method; see the Allow header.",
-    )
+    Problem::method_not_allowed()
 }
 
 /// The security policy of every route of a [`SecureRouter`]: print it as a table, serialize it
