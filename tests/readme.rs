@@ -1,6 +1,7 @@
-//! The README's tour of the demo, run as written: its shell block goes to `bash` against a
-//! demo started for the test, and every `#` line under a command must appear in what that
-//! command printed. A README that drifts from the demo fails here, not in a newcomer's terminal.
+//! The README's walk-throughs, run as written: a section's shell block goes to `bash` against
+//! the example it is about, started for the test, and every `#` line under a command must
+//! appear in what that command printed. A README that drifts from the examples fails here,
+//! not in a newcomer's terminal.
 
 mod common;
 
@@ -13,11 +14,11 @@ struct Step {
     promised: Vec<String>,
 }
 
-/// The first `sh` block under the heading `## A tour of the demo`.
-fn tour_block(readme: &str) -> &str {
+/// The first `sh` block under the heading `## {heading}`.
+fn block<'a>(readme: &'a str, heading: &str) -> &'a str {
     let section = readme
-        .split_once("\n## A tour of the demo\n")
-        .expect("README has a tour of the demo")
+        .split_once(&format!("\n## {heading}\n"))
+        .unwrap_or_else(|| panic!("README has a section `{heading}`"))
         .1;
     let block = section
         .split_once("```sh\n")
@@ -53,46 +54,40 @@ fn steps(block: &str) -> Vec<Step> {
     steps
 }
 
-#[test]
-fn the_tour_of_the_demo_answers_as_the_readme_says() {
+/// Runs the `sh` block of `heading` against `example`, in a folder of its own, with the
+/// block's `B=` address and `ADMIN_PASSWORD=` replaced by this run's; fails on any broken promise.
+fn walk_through(heading: &str, example: &Running, admin_password: Option<&str>) {
     assert!(
         Command::new("curl").arg("--version").output().is_ok(),
-        "the README tour needs curl on PATH (.ci/run installs it)"
+        "the README walk-throughs need curl on PATH (.ci/run installs it)"
     );
-    let db = tempfile::tempdir().expect("temp dir");
-    let path = db.path().join("demo.db");
-    let demo = Running::start(common::example_command(
-        "demo",
-        "examples/demo",
-        "DEMO_ADDR",
-        &[("DEMO_DB", path.to_str().expect("utf-8 path"))],
-    ));
-    let password = demo
-        .printed
-        .iter()
-        .find_map(|line| line.strip_prefix("Administrator for this run: admin / "))
-        .expect("the demo printed the administrator's password");
-
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
         .expect("README.md");
-    let steps = steps(tour_block(&readme));
-    assert!(steps.len() > 20, "the tour has its commands");
+    let steps = steps(block(&readme, heading));
+    assert!(
+        steps
+            .iter()
+            .filter(|step| !step.promised.is_empty())
+            .count()
+            >= 5,
+        "`{heading}` promises what its commands print"
+    );
     let mut script = String::new();
     for (index, step) in steps.iter().enumerate() {
-        // The reader's address and pasted password are this run's.
-        let command = if step.command.starts_with("B=") {
-            format!("B={}", demo.base)
-        } else if step.command.starts_with("ADMIN_PASSWORD=") {
-            format!("ADMIN_PASSWORD={password}")
-        } else {
-            step.command.clone()
+        let command = match (&step.command, admin_password) {
+            (command, _) if command.starts_with("B=") => format!("B={}", example.base),
+            (command, Some(password)) if command.starts_with("ADMIN_PASSWORD=") => {
+                format!("ADMIN_PASSWORD={password}")
+            }
+            (command, _) => command.clone(),
         };
         script.push_str(&format!("echo '@@step {index}@@'\n{command}\necho\n"));
     }
+    let folder = tempfile::tempdir().expect("temp dir");
     let output = Command::new("bash")
         .arg("-c")
         .arg(&script)
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .current_dir(folder.path())
         .output()
         .expect("run bash");
     let printed = String::from_utf8_lossy(&output.stdout).replace('\r', "");
@@ -115,8 +110,37 @@ fn the_tour_of_the_demo_answers_as_the_readme_says() {
     }
     assert!(
         broken.is_empty(),
-        "the README tour says otherwise than the demo:\n{}\nstderr: {}",
+        "`{heading}` in the README says otherwise than the example:\n{}\nstderr: {}",
         broken.join("\n"),
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+#[test]
+fn the_tour_of_the_demo_answers_as_the_readme_says() {
+    let db = tempfile::tempdir().expect("temp dir");
+    let path = db.path().join("demo.db");
+    let demo = Running::start(common::example_command(
+        "demo",
+        "examples/demo",
+        "DEMO_ADDR",
+        &[("DEMO_DB", path.to_str().expect("utf-8 path"))],
+    ));
+    let password = demo
+        .printed
+        .iter()
+        .find_map(|line| line.strip_prefix("Administrator for this run: admin / "))
+        .expect("the demo printed the administrator's password");
+    walk_through("A tour of the demo", &demo, Some(password));
+}
+
+#[test]
+fn the_login_and_tokens_walk_through_answers_as_the_readme_says() {
+    let quickstart = Running::start(common::example_command(
+        "quickstart",
+        "examples/quickstart.rs",
+        "QUICKSTART_ADDR",
+        &[],
+    ));
+    walk_through("Login and tokens", &quickstart, None);
 }
