@@ -75,7 +75,9 @@ EOF
 }
 
 # ---- annotated ----
-gen_crate annotated "secure-api = { path = \"$ROOT/secure-api\" }"
+# Only what the hand-wired crate does too: token verification, roles, limits, validation
+# (no login, MFA, sealing or hardening layers).
+gen_crate annotated "secure-api = { path = \"$ROOT/secure-api\", default-features = false }"
 for ((i = 0; i < HANDLERS; i++)); do
   if ((i % (HANDLERS / FILES) == 0)); then
     f=$((i / (HANDLERS / FILES)))

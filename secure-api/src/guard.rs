@@ -8,7 +8,7 @@ use crate::problem::Problem;
 use crate::security::{Identity, Security, TokenRejection};
 use axum::extract::{FromRef, FromRequestParts, MatchedPath, OptionalFromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, header};
 use serde::de::DeserializeOwned;
 use std::marker::PhantomData;
 use std::net::IpAddr;
@@ -73,7 +73,7 @@ impl Audit<'_> {
     fn request_id(&self) -> &str {
         self.parts
             .headers
-            .get(&crate::harden::REQUEST_ID)
+            .get(&REQUEST_ID)
             .and_then(|id| id.to_str().ok())
             .unwrap_or("-")
     }
@@ -115,6 +115,10 @@ impl Audit<'_> {
         );
     }
 }
+
+/// The request id header, named in every audit event. The hardening layers take it
+/// from the client when it is a short token, makes one up otherwise, and echoes it.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// How many requests each handler allowed, denied and throttled, by reason (O2).
 #[derive(Debug, Default)]

@@ -9,6 +9,7 @@
 //! let app = security.harden(router); // or Hardening::new().cors_origins([..])?.apply(router)
 //! ```
 
+use crate::guard::REQUEST_ID;
 use crate::problem::Problem;
 use crate::security::{ConfigError, Security};
 use axum::Router;
@@ -21,10 +22,6 @@ use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
-
-/// The request id header: taken from the client when it is a short token, made up otherwise,
-/// echoed in the response and named in every audit event.
-pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Hardening settings; [`Security::harden`] applies the defaults.
 #[derive(Debug, Clone)]

@@ -9,8 +9,7 @@ use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 use totp_rs::{Algorithm, Secret, TOTP};
 
-/// The authentication methods (RFC 8176 `amr` values) that count as a second factor.
-pub const SECOND_FACTORS: &[&str] = &["otp", "mfa", "hwk", "swk", "sms", "fpt", "face"];
+pub use crate::policy::SECOND_FACTORS;
 
 const DIGITS: usize = 6;
 const STEP_SECS: u64 = 30;
@@ -104,22 +103,6 @@ impl Totp {
             }
         }
         false
-    }
-}
-
-impl crate::StepUp {
-    /// Whether `identity` shows a second factor, recent enough.
-    pub fn is_met_by(&self, identity: &crate::Identity) -> bool {
-        let second_factor = identity
-            .amr()
-            .iter()
-            .any(|method| SECOND_FACTORS.contains(&method.as_str()));
-        let recent = self.max_age.is_none_or(|max_age| {
-            identity.auth_time().is_some_and(|auth_time| {
-                crate::tokens::now().saturating_sub(auth_time) <= max_age.as_secs()
-            })
-        });
-        second_factor && recent
     }
 }
 

@@ -160,6 +160,7 @@ impl Problem {
 
     /// The problem for a bare error status that some other part (an axum rejection, a
     /// tower layer) produced without a body of ours.
+    #[cfg(feature = "harden")]
     pub(crate) fn for_status(status: StatusCode) -> Self {
         match status {
             StatusCode::NOT_FOUND => Self::not_found(),

@@ -68,6 +68,7 @@ impl Secret {
     }
 
     /// The secret's bytes, for the crate's own use of them as a key (`seal::Sealer`).
+    #[cfg(feature = "seal")]
     pub(crate) fn expose(&self) -> &[u8] {
         &self.0
     }
