@@ -164,6 +164,7 @@ impl Key {
 
     /// A public key (RS*, PS*, ES*, EdDSA) from PEM, for verifying tokens another service
     /// signs.
+    #[cfg(feature = "pem")]
     pub fn public_pem(algorithm: Algorithm, pem: &[u8]) -> Result<Self, ConfigError> {
         let invalid = |reason: String| ConfigError::Invalid {
             name: format!("{algorithm:?} public key"),
@@ -195,6 +196,7 @@ impl Key {
     }
 
     /// [`Key::public_pem`] read from a file.
+    #[cfg(feature = "pem")]
     pub fn public_pem_file(
         algorithm: Algorithm,
         path: impl AsRef<Path>,
@@ -885,9 +887,20 @@ impl SecurityBuilder {
                 .map(|secret| Key::hmac(algorithm, secret))
                 .transpose()?
         } else {
-            var("SECURE_API_JWT_PUBLIC_KEY_FILE")
-                .map(|file| Key::public_pem_file(algorithm, file))
-                .transpose()?
+            #[cfg(feature = "pem")]
+            {
+                var("SECURE_API_JWT_PUBLIC_KEY_FILE")
+                    .map(|file| Key::public_pem_file(algorithm, file))
+                    .transpose()?
+            }
+            #[cfg(not(feature = "pem"))]
+            return Err(ConfigError::Invalid {
+                name: "SECURE_API_JWT_ALGORITHM".into(),
+                reason: format!(
+                    "{algorithm:?} needs a PEM public key, and secure-api was built without its \
+                     `pem` feature"
+                ),
+            });
         };
         let key = key.ok_or(ConfigError::NoKey)?;
         self.keys.push(match var("SECURE_API_JWT_KID") {
