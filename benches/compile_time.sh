@@ -13,7 +13,7 @@
 # from clean (`cargo clean -p`) and incrementally (touch one file of handlers), RUNS times
 # each, alternating between the two crates. Debug profile, as a developer builds.
 #
-#   benches/compile_time.sh              # RUNS=3 COLD_RUNS=2 HANDLERS=100
+#   benches/compile_time.sh              # RUNS=3 COLD_RUNS=2 HANDLERS=100 FEATURES=minimal
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -75,9 +75,14 @@ EOF
 }
 
 # ---- annotated ----
-# Only what the hand-wired crate does too: token verification, roles, limits, validation
-# (no login, MFA, sealing or hardening layers).
-gen_crate annotated "secure-api = { path = \"$ROOT/secure-api\", default-features = false }"
+# Only what the hand-wired crate does too: HMAC token verification, roles, limits, validation
+# (no PEM keys, login, MFA, sealing or hardening layers). FEATURES=default measures the crate
+# with everything it has on by default.
+if [[ ${FEATURES:-minimal} == default ]]; then
+  gen_crate annotated "secure-api = { path = \"$ROOT/secure-api\" }"
+else
+  gen_crate annotated "secure-api = { path = \"$ROOT/secure-api\", default-features = false }"
+fi
 for ((i = 0; i < HANDLERS; i++)); do
   if ((i % (HANDLERS / FILES) == 0)); then
     f=$((i / (HANDLERS / FILES)))
@@ -274,6 +279,7 @@ build() { # crate -> seconds
   awk -v s="$start" -v e="$end" 'BEGIN { printf "%.2f", e - s }'
 }
 
+echo "== secure-api features: ${FEATURES:-minimal}"
 echo "== machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 # Cold builds in alternating order (the first build of a round also warms the page cache for
 # the sources both crates share), COLD_RUNS rounds; the mean of each crate's.
