@@ -84,19 +84,25 @@ async fn audit_events_name_the_decision_and_never_the_token() {
     let mut forged = admin.clone();
     forged.push('x');
 
+    // A client's request id is named in the events when it is a short token, never when
+    // it is anything else.
+    let odd_request_id = format!("{} injected", "x".repeat(100));
     let mut statuses = Vec::new();
-    for (path, token) in [
-        ("/open", None),
-        ("/admin", Some(&admin)),
-        ("/admin", None),
-        ("/admin", Some(&forged)),
-        ("/admin", Some(&viewer)),
-        ("/admin", Some(&admin)),
-        ("/admin", Some(&admin)),
+    for (path, token, request_id) in [
+        ("/open", None, Some("trace-7")),
+        ("/admin", Some(&admin), None),
+        ("/admin", None, Some(odd_request_id.as_str())),
+        ("/admin", Some(&forged), None),
+        ("/admin", Some(&viewer), None),
+        ("/admin", Some(&admin), None),
+        ("/admin", Some(&admin), None),
     ] {
         let mut request = http.get(url(path));
         if let Some(token) = token {
             request = request.bearer_auth(token);
+        }
+        if let Some(request_id) = request_id {
+            request = request.header("x-request-id", request_id);
         }
         statuses.push(request.send().await.expect("request").status().as_u16());
     }
@@ -133,6 +139,11 @@ async fn audit_events_name_the_decision_and_never_the_token() {
             ("throttle", "rate_limit", "admin_only", "alice"),
         ]
     );
+    let request_ids: Vec<&str> = events
+        .iter()
+        .map(|event| event["request_id"].as_str())
+        .collect();
+    assert_eq!(request_ids, ["trace-7", "-", "-", "-", "-", "-", "-"]);
     for event in &events {
         assert_eq!(event["method"], "GET");
         assert!(

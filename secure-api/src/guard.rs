@@ -74,6 +74,7 @@ impl Audit<'_> {
         self.parts
             .headers
             .get(&REQUEST_ID)
+            .filter(|id| is_request_id(id))
             .and_then(|id| id.to_str().ok())
             .unwrap_or("-")
     }
@@ -116,9 +117,19 @@ impl Audit<'_> {
     }
 }
 
-/// The request id header, named in every audit event. The hardening layers take it
-/// from the client when it is a short token, makes one up otherwise, and echoes it.
+/// The request id header, named in every audit event. The hardening layers take it from
+/// the client when it is a short token, make one up otherwise, and echo it.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A request id worth writing into the audit log: at most 64 of `[A-Za-z0-9._-]`. Anything
+/// else is the client's text, which has no place in our logs.
+pub(crate) fn is_request_id(value: &HeaderValue) -> bool {
+    let bytes = value.as_bytes();
+    (1..=64).contains(&bytes.len())
+        && bytes
+            .iter()
+            .all(|byte| byte.is_ascii_alphanumeric() || b"-_.".contains(byte))
+}
 
 /// How many requests each handler allowed, denied and throttled, by reason (O2).
 #[derive(Debug, Default)]

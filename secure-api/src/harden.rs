@@ -9,7 +9,7 @@
 //! let app = security.harden(router); // or Hardening::new().cors_origins([..])?.apply(router)
 //! ```
 
-use crate::guard::REQUEST_ID;
+use crate::guard::{REQUEST_ID, is_request_id};
 use crate::problem::Problem;
 use crate::security::{ConfigError, Security};
 use axum::Router;
@@ -198,13 +198,7 @@ async fn request_id(mut request: Request, next: Next) -> Response {
     let given = request
         .headers()
         .get(&REQUEST_ID)
-        .filter(|value| {
-            let bytes = value.as_bytes();
-            (1..=64).contains(&bytes.len())
-                && bytes
-                    .iter()
-                    .all(|byte| byte.is_ascii_alphanumeric() || b"-_.".contains(byte))
-        })
+        .filter(|value| is_request_id(value))
         .cloned();
     let id = given.unwrap_or_else(|| {
         HeaderValue::from_str(&format!("{:032x}", rand::random::<u128>()))
