@@ -69,12 +69,17 @@ fn json_pointer(path: &garde::Path) -> String {
     if let Ok(serde_json::Value::Array(components)) = serde_json::to_value(path) {
         for component in components {
             if let Some(name) = component.get(1).and_then(serde_json::Value::as_str) {
-                pointer.push('/');
-                pointer.push_str(&name.replace('~', "~0").replace('/', "~1"));
+                push_pointer_segment(&mut pointer, name);
             }
         }
     }
     pointer
+}
+
+/// Appends `/segment` to a JSON pointer, escaped as RFC 6901 says (`~` → `~0`, `/` → `~1`).
+fn push_pointer_segment(pointer: &mut String, segment: &str) {
+    pointer.push('/');
+    pointer.push_str(&segment.replace('~', "~0").replace('/', "~1"));
 }
 
 /// An input extractor whose failures are answered as problems, with no validation beyond
@@ -185,14 +190,15 @@ fn json_data_error(error: &serde_path_to_error::Error<serde_json::Error>) -> Fie
     const MAX_POINTER: usize = 256;
     let mut pointer = String::from("#");
     for segment in error.path().iter() {
-        pointer.push('/');
         match segment {
-            serde_path_to_error::Segment::Seq { index } => pointer.push_str(&index.to_string()),
-            serde_path_to_error::Segment::Map { key } => {
-                pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+            serde_path_to_error::Segment::Seq { index } => {
+                push_pointer_segment(&mut pointer, &index.to_string());
             }
-            serde_path_to_error::Segment::Enum { variant } => pointer.push_str(variant),
-            serde_path_to_error::Segment::Unknown => pointer.push('-'),
+            serde_path_to_error::Segment::Map { key } => push_pointer_segment(&mut pointer, key),
+            serde_path_to_error::Segment::Enum { variant } => {
+                push_pointer_segment(&mut pointer, variant);
+            }
+            serde_path_to_error::Segment::Unknown => push_pointer_segment(&mut pointer, "-"),
         }
     }
     let message = error.inner().to_string();
@@ -203,8 +209,7 @@ fn json_data_error(error: &serde_path_to_error::Error<serde_json::Error>) -> Fie
         .and_then(|rest| rest.split_once('`'))
         .map(|(field, _)| field)
     {
-        pointer.push('/');
-        pointer.push_str(&field.replace('~', "~0").replace('/', "~1"));
+        push_pointer_segment(&mut pointer, field);
         "this field is required"
     } else if message.starts_with("invalid type") {
         "this value has the wrong type"
