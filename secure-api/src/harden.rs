@@ -17,7 +17,6 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use std::sync::Arc;
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -122,10 +121,7 @@ impl Hardening {
                 StatusCode::REQUEST_TIMEOUT,
                 self.timeout,
             ))
-            .layer(middleware::from_fn_with_state(
-                Arc::new(self.clone()),
-                secure_response,
-            ))
+            .layer(middleware::from_fn_with_state(self.hsts, secure_response))
             .layer(middleware::from_fn(request_id))
     }
 }
@@ -147,11 +143,7 @@ fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 /// Security headers on every response, `no-store` where credentials were involved, and every
 /// error turned into a problem — an axum rejection or a layer's bare status would otherwise
 /// answer in plain text, and could carry internals.
-async fn secure_response(
-    State(hardening): State<Arc<Hardening>>,
-    request: Request,
-    next: Next,
-) -> Response {
+async fn secure_response(State(hsts): State<bool>, request: Request, next: Next) -> Response {
     let credentials = request.headers().contains_key(header::AUTHORIZATION);
     let mut response = next.run(request).await;
     let status = response.status();
@@ -181,7 +173,7 @@ async fn secure_response(
     ] {
         headers.insert(name, HeaderValue::from_static(value));
     }
-    if hardening.hsts {
+    if hsts {
         headers.insert(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=63072000; includeSubDomains"),
