@@ -1,19 +1,20 @@
-//! The guard every `#[secure]` handler takes first, and the extractors that hand the verified
-//! identity to the handler.
+//! The guard every `#[secure]` handler takes first: the admission pipeline that decides a
+//! request — client address, credentials, limits, roles — before anything else reads it.
 
+use crate::audit::{self, Audit};
 use crate::client;
+use crate::extract::{AuthUser, ClientIp};
+use crate::jwt::{Identity, TokenRejection};
 use crate::limit::{Bucket, RateDecision, Subject};
 use crate::policy::{Auth, Policy, PolicySpec, Rate, RateKey};
 use crate::problem::Problem;
-use crate::security::{Identity, Security, TokenRejection};
-use axum::extract::{FromRef, FromRequestParts, MatchedPath, OptionalFromRequestParts};
+use crate::security::{Inner, Security};
+use crate::store::StoreUnavailable;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{HeaderName, HeaderValue, header};
-use serde::de::DeserializeOwned;
+use axum::http::{HeaderValue, header};
 use std::marker::PhantomData;
-use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 /// Enforces the policy `P` before anything else in the request is looked at.
 ///
@@ -27,7 +28,7 @@ use std::time::Instant;
 /// 4. the handler's rate limit (or the default one), per user, address or global;
 /// 5. roles and scopes: 403 `insufficient_scope`.
 ///
-/// Every outcome is an audit event on target `secure_api::audit`.
+/// Every outcome is an audit event on target [`audit::TARGET`].
 pub struct Guard<P>(PhantomData<fn() -> P>);
 
 impl<P> std::fmt::Debug for Guard<P> {
@@ -46,157 +47,34 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
         let security = Security::from_ref(state);
-        security
-            .admit(&P::SPEC, std::any::type_name::<P>(), parts)
-            .await?;
+        Admission {
+            security: security.parts(),
+            spec: &P::SPEC,
+            bucket: std::any::type_name::<P>(),
+        }
+        .admit(parts)
+        .await?;
         Ok(Self(PhantomData))
     }
-}
-
-/// What an audit event says about one request.
-struct Audit<'a> {
-    spec: &'a PolicySpec,
-    parts: &'a Parts,
-    client: IpAddr,
-    subject: Option<&'a str>,
-    counters: &'a Counters,
-}
-
-impl Audit<'_> {
-    fn route(&self) -> &str {
-        self.parts
-            .extensions
-            .get::<MatchedPath>()
-            .map_or("", MatchedPath::as_str)
-    }
-
-    fn request_id(&self) -> &str {
-        self.parts
-            .headers
-            .get(&REQUEST_ID)
-            .filter(|id| is_request_id(id))
-            .and_then(|id| id.to_str().ok())
-            .unwrap_or("-")
-    }
-
-    fn allow(&self) {
-        self.counters.count(self.spec.handler, "allow", "");
-        tracing::info!(
-            target: "secure_api::audit",
-            outcome = "allow",
-            handler = self.spec.handler,
-            method = %self.parts.method,
-            route = self.route(),
-            subject = self.subject.unwrap_or("-"),
-            client_ip = %self.client,
-            request_id = self.request_id(),
-        );
-    }
-
-    fn deny(&self, reason: &'static str) {
-        self.event("deny", reason);
-    }
-
-    fn throttle(&self, reason: &'static str) {
-        self.event("throttle", reason);
-    }
-
-    fn event(&self, outcome: &'static str, reason: &'static str) {
-        self.counters.count(self.spec.handler, outcome, reason);
-        tracing::warn!(
-            target: "secure_api::audit",
-            outcome,
-            reason,
-            handler = self.spec.handler,
-            method = %self.parts.method,
-            route = self.route(),
-            subject = self.subject.unwrap_or("-"),
-            client_ip = %self.client,
-            request_id = self.request_id(),
-        );
-    }
-}
-
-/// The request id header, named in every audit event. The hardening layers take it from
-/// the client when it is a short token, make one up otherwise, and echo it.
-pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// A request id worth writing into the audit log: at most 64 of `[A-Za-z0-9._-]`. Anything
-/// else is the client's text, which has no place in our logs.
-pub(crate) fn is_request_id(value: &HeaderValue) -> bool {
-    let bytes = value.as_bytes();
-    (1..=64).contains(&bytes.len())
-        && bytes
-            .iter()
-            .all(|byte| byte.is_ascii_alphanumeric() || b"-_.".contains(byte))
-}
-
-/// How many requests each handler allowed, denied and throttled, by reason (O2).
-#[derive(Debug, Default)]
-pub(crate) struct Counters(
-    dashmap::DashMap<(&'static str, &'static str, &'static str), std::sync::atomic::AtomicU64>,
-);
-
-impl Counters {
-    fn count(&self, handler: &'static str, outcome: &'static str, reason: &'static str) {
-        use std::sync::atomic::Ordering;
-        let key = (handler, outcome, reason);
-        if let Some(counter) = self.0.get(&key) {
-            counter.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        self.0
-            .entry(key)
-            .or_default()
-            .fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub(crate) fn snapshot(&self) -> Vec<Counter> {
-        let mut counters: Vec<Counter> = self
-            .0
-            .iter()
-            .map(|entry| {
-                let (handler, outcome, reason) = *entry.key();
-                Counter {
-                    handler,
-                    outcome,
-                    reason,
-                    count: entry.value().load(std::sync::atomic::Ordering::Relaxed),
-                }
-            })
-            .collect();
-        counters.sort_by_key(|counter| (counter.handler, counter.outcome, counter.reason));
-        counters
-    }
-}
-
-/// One counter: requests of `handler` with this outcome and reason.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Counter {
-    /// The handler's function name.
-    pub handler: &'static str,
-    /// `allow`, `deny` or `throttle`.
-    pub outcome: &'static str,
-    /// Why (`missing_token`, `rate_limit`, …); empty for `allow`.
-    pub reason: &'static str,
-    /// How many so far.
-    pub count: u64,
 }
 
 /// The bucket name of the budget for failed authentications, shared by all handlers.
 const FAILED_AUTHENTICATION: &str = "secure_api::failed_authentication";
 
-impl Security {
-    /// Decides one request against `spec`; `bucket` keeps the handler's counts apart.
-    async fn admit(
-        &self,
-        spec: &PolicySpec,
-        bucket: &'static str,
-        parts: &mut Parts,
-    ) -> Result<(), Problem> {
-        let Some(client) = client::client_address(parts, &self.inner.trusted_proxies) else {
+/// One request's way through the guard.
+struct Admission<'a> {
+    security: &'a Inner,
+    spec: &'a PolicySpec,
+    /// Keeps the handler's rate-limit counts apart from every other handler's.
+    bucket: &'static str,
+}
+
+impl Admission<'_> {
+    async fn admit(&self, parts: &mut Parts) -> Result<(), Problem> {
+        let spec = self.spec;
+        let Some(client) = client::client_address(parts, &self.security.trusted_proxies) else {
             tracing::error!(
-                target: "secure_api::audit",
+                target: audit::TARGET,
                 outcome = "deny",
                 reason = "no_client_address",
                 handler = spec.handler,
@@ -211,22 +89,23 @@ impl Security {
             parts,
             client,
             subject: None,
-            counters: &self.inner.counters,
+            counters: &self.security.counters,
         };
+        let limits = &self.security.limits;
 
         if spec.auth == Auth::Public {
-            let rate = spec.rate.unwrap_or(self.inner.default_rate);
+            let rate = spec.rate.unwrap_or(limits.default_rate);
             let subject = match rate.key {
                 RateKey::Global => Subject::Global,
                 RateKey::Ip | RateKey::User => Subject::ip(client),
             };
-            self.limit(bucket, rate, &subject, &audit).await?;
+            self.limit(self.bucket, rate, &subject, &audit).await?;
             audit.allow();
             return Ok(());
         }
 
         let client_subject = Subject::ip(client);
-        if self.is_blocked(&client_subject) {
+        if limits.is_blocked(&client_subject) {
             audit.throttle("failed_authentication_limit");
             let decision = self.failed_auth_check(&client_subject, &audit).await?;
             return Err(Problem::too_many_requests(&decision));
@@ -248,7 +127,7 @@ impl Security {
                         .await?
                 }
                 Err(Rejected::StoreUnavailable(error)) => {
-                    tracing::error!(target: "secure_api::audit", %error, "token store unavailable");
+                    tracing::error!(target: audit::TARGET, %error, "token store unavailable");
                     audit.deny("store_unavailable");
                     return Err(Problem::unavailable());
                 }
@@ -259,13 +138,13 @@ impl Security {
             ..audit
         };
 
-        let rate = spec.rate.unwrap_or(self.inner.default_rate);
+        let rate = spec.rate.unwrap_or(limits.default_rate);
         let subject = match rate.key {
             RateKey::User => Subject::User(identity.subject().into()),
             RateKey::Ip => client_subject,
             RateKey::Global => Subject::Global,
         };
-        self.limit(bucket, rate, &subject, &audit).await?;
+        self.limit(self.bucket, rate, &subject, &audit).await?;
 
         if !spec.roles.is_met_by(identity.roles()) {
             audit.deny("missing_role");
@@ -288,12 +167,17 @@ impl Security {
 
     /// Verifies a token and checks that it was not revoked.
     async fn verify_live(&self, token: &str) -> Result<Arc<Identity>, Rejected> {
-        let identity = self.verify_cached(token).map_err(Rejected::Token)?;
+        let identity = self
+            .security
+            .verifier
+            .verify_cached(token)
+            .map_err(Rejected::Token)?;
         if let Some(jti) = identity.jti() {
             let revoked = self
-                .inner
-                .token_store
-                .is_revoked(jti, crate::tokens::now())
+                .security
+                .issuer
+                .store()
+                .is_revoked(jti, crate::time::now())
                 .await
                 .map_err(Rejected::StoreUnavailable)?;
             if revoked {
@@ -312,19 +196,19 @@ impl Security {
         audit: &Audit<'_>,
     ) -> Result<(), Problem> {
         let bucket = Bucket { name, rate };
-        match self.inner.store.check(&bucket, subject).await {
+        match self.security.limits.store.check(&bucket, subject).await {
             Ok(decision) if decision.allowed => Ok(()),
             Ok(decision) => {
                 audit.throttle("rate_limit");
                 Err(Problem::too_many_requests(&decision))
             }
-            Err(error) if audit.spec.limit_fail_open => {
-                tracing::error!(target: "secure_api::audit", %error, "rate-limit store unavailable");
+            Err(error) if self.spec.limit_fail_open => {
+                tracing::error!(target: audit::TARGET, %error, "rate-limit store unavailable");
                 audit.event("allow", "limit_store_unavailable_fail_open");
                 Ok(())
             }
             Err(error) => {
-                tracing::error!(target: "secure_api::audit", %error, "rate-limit store unavailable");
+                tracing::error!(target: audit::TARGET, %error, "rate-limit store unavailable");
                 audit.deny("store_unavailable");
                 Err(Problem::unavailable())
             }
@@ -344,9 +228,7 @@ impl Security {
         if decision.allowed {
             return Err(Problem::invalid_token());
         }
-        self.inner
-            .blocked
-            .insert(client.clone(), Instant::now() + decision.retry_after);
+        self.security.limits.block(client, decision.retry_after);
         audit.throttle("failed_authentication_limit");
         Err(Problem::too_many_requests(&decision))
     }
@@ -356,37 +238,25 @@ impl Security {
         client: &Subject,
         audit: &Audit<'_>,
     ) -> Result<RateDecision, Problem> {
+        let limits = &self.security.limits;
         let bucket = Bucket {
             name: FAILED_AUTHENTICATION,
-            rate: self.inner.failed_auth_rate,
+            rate: limits.failed_auth_rate,
         };
-        match self.inner.store.check(&bucket, client).await {
+        match limits.store.check(&bucket, client).await {
             Ok(decision) => Ok(decision),
             Err(error) => {
-                tracing::error!(target: "secure_api::audit", %error, "rate-limit store unavailable");
+                tracing::error!(target: audit::TARGET, %error, "rate-limit store unavailable");
                 audit.deny("store_unavailable");
                 Err(Problem::unavailable())
             }
         }
     }
-
-    fn is_blocked(&self, client: &Subject) -> bool {
-        let Some(until) = self.inner.blocked.get(client).map(|until| *until) else {
-            return false;
-        };
-        if until > Instant::now() {
-            return true;
-        }
-        self.inner
-            .blocked
-            .remove_if(client, |_, until| *until <= Instant::now());
-        false
-    }
 }
 
 enum Rejected {
     Token(TokenRejection),
-    StoreUnavailable(crate::limit::StoreUnavailable),
+    StoreUnavailable(StoreUnavailable),
 }
 
 enum Bearer<'a> {
@@ -425,116 +295,6 @@ fn scheme_only(value: &HeaderValue) -> Bearer<'static> {
         Bearer::Unusable
     } else {
         Bearer::Missing
-    }
-}
-
-/// The authenticated caller of a `#[secure]` handler: subject, roles, scopes and every claim
-/// of the verified token. Take it as an argument to make object-level decisions (OWASP API1).
-///
-/// ```
-/// use secure_api::{secure, AuthUser};
-///
-/// secure_api::roles! { user }
-///
-/// #[secure(role = "user", rate = "60/1m")]
-/// async fn my_notes(user: AuthUser) -> String {
-///     format!("notes of {}", user.subject())
-/// }
-/// # fn main() {}
-/// ```
-#[derive(Debug, Clone)]
-pub struct AuthUser(Arc<Identity>);
-
-impl std::ops::Deref for AuthUser {
-    type Target = Identity;
-
-    fn deref(&self) -> &Identity {
-        &self.0
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
-    type Rejection = Problem;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Problem> {
-        parts.extensions.get::<AuthUser>().cloned().ok_or_else(|| {
-            // Only a handler without an authenticating guard gets here: a programming error,
-            // answered as one rather than as a credentials problem.
-            tracing::error!(
-                target: "secure_api::audit",
-                "AuthUser requested by a handler that no #[secure] guard authenticated"
-            );
-            Problem::internal()
-        })
-    }
-}
-
-impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthUser {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        _state: &S,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        Ok(parts.extensions.get::<AuthUser>().cloned())
-    }
-}
-
-/// The client's address as the guard determined it: the socket peer, or the `X-Forwarded-For`
-/// hop vouched for by the trusted proxies. Available in every `#[secure]` handler.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientIp(pub IpAddr);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = Problem;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Problem> {
-        parts.extensions.get::<ClientIp>().copied().ok_or_else(|| {
-            tracing::error!(
-                target: "secure_api::audit",
-                "ClientIp requested by a handler that no #[secure] guard admitted"
-            );
-            Problem::internal()
-        })
-    }
-}
-
-/// The verified token's claims deserialized into the application's own type.
-///
-/// ```
-/// use secure_api::{secure, Claims};
-///
-/// #[derive(serde::Deserialize)]
-/// struct TenantClaims { tenant: String }
-///
-/// #[secure(rate = "60/1m")]
-/// async fn tenant(Claims(claims): Claims<TenantClaims>) -> String {
-///     claims.tenant
-/// }
-/// ```
-#[derive(Debug, Clone)]
-pub struct Claims<T>(pub T);
-
-impl<T, S> FromRequestParts<S> for Claims<T>
-where
-    T: DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = Problem;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
-        let user = <AuthUser as FromRequestParts<S>>::from_request_parts(parts, state).await?;
-        let claims = serde_json::Value::Object(user.claims().clone());
-        T::deserialize(claims).map(Claims).map_err(|_| {
-            tracing::warn!(
-                target: "secure_api::audit",
-                outcome = "deny",
-                reason = TokenRejection::BadClaims.as_str(),
-                subject = user.subject(),
-                "the verified token lacks the claims this handler reads"
-            );
-            Problem::invalid_token()
-        })
     }
 }
 

@@ -3,15 +3,14 @@
 //! problem, whoever produced it.
 //!
 //! ```
-//! # use secure_api::Security;
-//! # let security = Security::builder().issuer("i").audience("a").ephemeral_key().build().unwrap();
+//! # use secure_api::{Hardening, Security};
 //! let router: axum::Router<Security> = axum::Router::new();
-//! let app = security.harden(router); // or Hardening::new().cors_origins([..])?.apply(router)
+//! let app = Hardening::new().apply(router); // or Hardening::new().cors_origins([..])?.apply(router)
 //! ```
 
-use crate::guard::{REQUEST_ID, is_request_id};
+use crate::audit::{self, REQUEST_ID, is_request_id};
+use crate::error::ConfigError;
 use crate::problem::Problem;
-use crate::security::{ConfigError, Security};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
@@ -22,7 +21,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
 
-/// Hardening settings; [`Security::harden`] applies the defaults.
+/// Hardening settings: `Hardening::new().apply(router)` wraps a router in the defaults.
 #[derive(Debug, Clone)]
 pub struct Hardening {
     cors_origins: Vec<HeaderValue>,
@@ -126,17 +125,10 @@ impl Hardening {
     }
 }
 
-impl Security {
-    /// Wraps `router` in the default [`Hardening`] layers.
-    pub fn harden<S: Clone + Send + Sync + 'static>(&self, router: Router<S>) -> Router<S> {
-        Hardening::new().apply(router)
-    }
-}
-
 /// A panic in a handler: 500 with nothing in it. The payload is not logged, since it can hold
 /// anything the code had at hand.
 fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    tracing::error!(target: "secure_api::audit", outcome = "error", reason = "handler_panicked");
+    tracing::error!(target: audit::TARGET, outcome = "error", reason = "handler_panicked");
     Problem::internal().into_response()
 }
 

@@ -1,22 +1,20 @@
-//! Rate limiting: the store trait, its in-memory implementation on governor, and the
-//! decision that feeds the `RateLimit` headers.
+//! Rate limiting: the store trait, its in-memory implementation on governor, the decision
+//! that feeds the `RateLimit` headers, and the limits the guard applies besides each
+//! handler's own.
 
-use crate::policy::Rate;
+pub use crate::policy::{Rate, RateKey};
+pub use crate::store::{BoxFuture, StoreUnavailable};
+
 use axum::http::{HeaderMap, HeaderValue, header};
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter};
-use std::future::Future;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-
-/// A boxed future, so that stores can be used as trait objects.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Where rate-limit state lives: in this process ([`MemoryStore`]) or shared by several
 /// instances.
@@ -29,11 +27,6 @@ pub trait RateLimitStore: Send + Sync + 'static {
         subject: &'a Subject,
     ) -> BoxFuture<'a, Result<RateDecision, StoreUnavailable>>;
 }
-
-/// The store could not be asked; the guard then denies the request (fail closed).
-#[derive(Debug, thiserror::Error)]
-#[error("the rate-limit store is unavailable: {0}")]
-pub struct StoreUnavailable(pub String);
 
 /// One limit: a name that keeps different handlers' counts apart, and its rate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -271,10 +264,55 @@ impl RateLimitStore for Arc<MemoryStore> {
     }
 }
 
+/// The limits the guard applies besides each handler's own, where every limit is counted,
+/// and the clients whose failed authentications used up their budget.
+pub(crate) struct Limits {
+    pub(crate) store: Arc<dyn RateLimitStore>,
+    /// The limit of authenticated handlers that declare none.
+    pub(crate) default_rate: Rate,
+    /// Failed authentications allowed per client address.
+    pub(crate) failed_auth_rate: Rate,
+    /// Clients whose failed authentications used up their budget, until when.
+    blocked: dashmap::DashMap<Subject, Instant>,
+}
+
+impl Limits {
+    pub(crate) fn new(
+        store: Arc<dyn RateLimitStore>,
+        default_rate: Rate,
+        failed_auth_rate: Rate,
+    ) -> Self {
+        Self {
+            store,
+            default_rate,
+            failed_auth_rate,
+            blocked: dashmap::DashMap::new(),
+        }
+    }
+
+    /// Whether `client` used up its failed-authentication budget and must still wait.
+    pub(crate) fn is_blocked(&self, client: &Subject) -> bool {
+        let Some(until) = self.blocked.get(client).map(|until| *until) else {
+            return false;
+        };
+        if until > Instant::now() {
+            return true;
+        }
+        self.blocked
+            .remove_if(client, |_, until| *until <= Instant::now());
+        false
+    }
+
+    /// Answers `client` 429 without looking at its token for `duration`.
+    pub(crate) fn block(&self, client: &Subject, duration: Duration) {
+        self.blocked
+            .insert(client.clone(), Instant::now() + duration);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::RateKey;
     use std::net::Ipv6Addr;
 
     fn bucket(max: u32, window: Duration) -> Bucket {

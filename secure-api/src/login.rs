@@ -1,6 +1,7 @@
 //! Password logins: argon2id hashes, one answer and one hash verification whether the account
 //! exists or not, and failed attempts throttled per account and per client address.
 
+use crate::audit;
 use crate::problem::Problem;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -224,7 +225,7 @@ impl Login {
         ] {
             if let Some(retry_after) = self.locked_for(key, max) {
                 tracing::warn!(
-                    target: "secure_api::audit",
+                    target: audit::TARGET,
                     outcome = "throttle",
                     reason = "login_failures",
                     client_ip = %client,
@@ -241,7 +242,7 @@ impl Login {
             (PasswordCheck::Valid { rehashed }, Some(account)) => {
                 self.failures.remove(&account_key);
                 tracing::info!(
-                    target: "secure_api::audit",
+                    target: audit::TARGET,
                     outcome = "allow",
                     reason = "login",
                     client_ip = %client,
@@ -252,7 +253,7 @@ impl Login {
                 self.count_failure(account_key);
                 self.count_failure(address_key);
                 tracing::warn!(
-                    target: "secure_api::audit",
+                    target: audit::TARGET,
                     outcome = "deny",
                     reason = "invalid_credentials",
                     client_ip = %client,

@@ -48,14 +48,14 @@ pub const SECOND_FACTORS: &[&str] = &["otp", "mfa", "hwk", "swk", "sms", "fpt", 
 
 impl StepUp {
     /// Whether `identity` shows a second factor, recent enough.
-    pub fn is_met_by(&self, identity: &crate::Identity) -> bool {
+    pub fn is_met_by(&self, identity: &crate::jwt::Identity) -> bool {
         let second_factor = identity
             .amr()
             .iter()
             .any(|method| SECOND_FACTORS.contains(&method.as_str()));
         let recent = self.max_age.is_none_or(|max_age| {
             identity.auth_time().is_some_and(|auth_time| {
-                crate::tokens::now().saturating_sub(auth_time) <= max_age.as_secs()
+                crate::time::now().saturating_sub(auth_time) <= max_age.as_secs()
             })
         });
         second_factor && recent

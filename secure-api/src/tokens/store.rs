@@ -1,20 +1,11 @@
-//! Token lifecycle: short-lived access tokens (RFC 9068), opaque refresh tokens rotated on
-//! every use with reuse detection, and revocation — over a [`TokenStore`].
+//! Where refresh families and revoked access tokens live: the [`TokenStore`] trait, what it
+//! stores, and the in-memory store.
 
-use crate::limit::{BoxFuture, StoreUnavailable};
-use crate::problem::Problem;
-use crate::security::{ConfigError, Security};
-use axum::http::StatusCode;
+use crate::store::{BoxFuture, StoreUnavailable};
+use crate::time::now;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// The `typ` header of the access tokens this crate issues and, by default, the only one it
-/// accepts (RFC 9068 §2.1, RFC 8725 §3.11): an ID token or any other JWT signed with the same
-/// key cannot pass for an access token.
-pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 
 /// Who a login established, and how: what the issued tokens will say.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, Serialize)]
@@ -54,19 +45,6 @@ impl Principal {
         self.scopes = scopes.iter().map(|scope| (*scope).to_owned()).collect();
         self
     }
-}
-
-/// What a login or a refresh answers (the shape of an OAuth 2.0 token response).
-#[derive(Debug, Clone, Serialize)]
-pub struct TokenPair {
-    /// The signed access token.
-    pub access_token: String,
-    /// Always `Bearer`.
-    pub token_type: &'static str,
-    /// Seconds until the access token expires.
-    pub expires_in: u64,
-    /// The opaque refresh token: 256 random bits, stored server-side only as a hash.
-    pub refresh_token: String,
 }
 
 /// A refresh token as the store keeps it: by the hash of the token, never the token.
@@ -242,195 +220,6 @@ impl TokenStore for MemoryTokenStore {
     }
 }
 
-/// Why a token could not be issued, refreshed or revoked.
-#[derive(Debug, thiserror::Error)]
-pub enum TokenError {
-    /// The refresh token is unknown, expired, spent or revoked. The client learns no more.
-    #[error("the refresh token is not valid")]
-    InvalidRefreshToken,
-    /// The token store could not be reached; nothing was issued.
-    #[error(transparent)]
-    Unavailable(#[from] StoreUnavailable),
-    /// No key can sign, or signing failed.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-}
-
-impl From<TokenError> for Problem {
-    fn from(error: TokenError) -> Problem {
-        match error {
-            TokenError::InvalidRefreshToken => Problem::new(
-                StatusCode::UNAUTHORIZED,
-                "The refresh token is not valid; sign in again.",
-            ),
-            TokenError::Unavailable(error) => {
-                tracing::error!(target: "secure_api::audit", %error, "token store unavailable");
-                Problem::unavailable()
-            }
-            TokenError::Config(error) => {
-                tracing::error!(target: "secure_api::config", %error, "cannot sign tokens");
-                Problem::internal()
-            }
-        }
-    }
-}
-
-impl axum::response::IntoResponse for TokenError {
-    fn into_response(self) -> axum::response::Response {
-        Problem::from(self).into_response()
-    }
-}
-
-pub(crate) fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
-}
-
-fn random_id() -> String {
-    format!("{:032x}", rand::random::<u128>())
-}
-
-/// SHA-256 of a refresh token, hex: what the store keys it by.
-pub(crate) fn refresh_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
-
-fn new_refresh_token() -> String {
-    use base64::Engine as _;
-    let bytes: [u8; 32] = rand::random();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-impl Security {
-    /// Issues an access token and a new refresh family for a principal that just logged in.
-    pub async fn issue(&self, principal: &Principal) -> Result<TokenPair, TokenError> {
-        self.issue_in_family(principal, random_id()).await
-    }
-
-    async fn issue_in_family(
-        &self,
-        principal: &Principal,
-        family: String,
-    ) -> Result<TokenPair, TokenError> {
-        let access_ttl = self.inner.access_token_ttl;
-        let access_token = self.sign_access_token(principal, access_ttl)?;
-        let refresh_token = new_refresh_token();
-        self.inner
-            .token_store
-            .insert(RefreshRecord {
-                hash: refresh_hash(&refresh_token),
-                family,
-                principal: principal.clone(),
-                expires_at: now() + self.inner.refresh_token_ttl.as_secs(),
-            })
-            .await?;
-        Ok(TokenPair {
-            access_token,
-            token_type: "Bearer",
-            expires_in: access_ttl.as_secs(),
-            refresh_token,
-        })
-    }
-
-    /// Spends a refresh token and returns a new pair in the same family. Presenting a token
-    /// that was already spent revokes its whole family — the legitimate holder and the thief
-    /// alike must sign in again — and is audited.
-    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, TokenError> {
-        let spend = self
-            .inner
-            .token_store
-            .spend(&refresh_hash(refresh_token), now())
-            .await?;
-        match spend {
-            Spend::Fresh(record) => {
-                let principal = record.principal;
-                let pair = self.issue_in_family(&principal, record.family).await?;
-                tracing::info!(
-                    target: "secure_api::audit",
-                    outcome = "allow",
-                    reason = "refresh",
-                    subject = principal.subject,
-                );
-                Ok(pair)
-            }
-            Spend::Reused { family, subject } => {
-                tracing::warn!(
-                    target: "secure_api::audit",
-                    outcome = "deny",
-                    reason = "refresh_token_reuse",
-                    subject,
-                    family,
-                    "a spent refresh token was presented again; its family is revoked"
-                );
-                Err(TokenError::InvalidRefreshToken)
-            }
-            Spend::Invalid => {
-                tracing::warn!(
-                    target: "secure_api::audit",
-                    outcome = "deny",
-                    reason = "refresh_token_invalid",
-                );
-                Err(TokenError::InvalidRefreshToken)
-            }
-        }
-    }
-
-    /// Logs out: revokes the caller's access token until it expires and, if given, the
-    /// refresh family of `refresh_token` (only if it belongs to the same subject).
-    pub async fn logout(
-        &self,
-        user: &crate::AuthUser,
-        refresh_token: Option<&str>,
-    ) -> Result<(), TokenError> {
-        let store = &self.inner.token_store;
-        if let Some(jti) = user.jti() {
-            store.revoke_access(jti, user.expires_at()).await?;
-        }
-        if let Some(token) = refresh_token
-            && let Some(family) = store
-                .family_of(&refresh_hash(token), user.subject())
-                .await?
-        {
-            store.revoke_family(&family).await?;
-        }
-        tracing::info!(
-            target: "secure_api::audit",
-            outcome = "allow",
-            reason = "logout",
-            subject = user.subject(),
-        );
-        Ok(())
-    }
-
-    /// Signs an access token for `principal`, valid for `ttl`.
-    pub fn sign_access_token(
-        &self,
-        principal: &Principal,
-        ttl: Duration,
-    ) -> Result<String, ConfigError> {
-        let now = now();
-        let claims = serde_json::json!({
-            "iss": self.issuer(),
-            "aud": self.audience(),
-            "sub": principal.subject,
-            "iat": now,
-            "nbf": now,
-            "exp": now + ttl.as_secs(),
-            "jti": random_id(),
-            "roles": principal.roles,
-            "scope": principal.scopes.join(" "),
-            "amr": principal.amr,
-            "auth_time": principal.auth_time,
-        });
-        self.sign(&claims)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -487,14 +276,5 @@ mod tests {
         assert!(store.is_revoked("j1", now()).await.expect("check"));
         assert!(!store.is_revoked("j1", now() + 61).await.expect("check"));
         assert!(!store.is_revoked("j2", now()).await.expect("check"));
-    }
-
-    #[test]
-    fn refresh_tokens_are_256_bits_and_hashed() {
-        let token = new_refresh_token();
-        assert_eq!(token.len(), 43);
-        assert_ne!(token, new_refresh_token());
-        assert_eq!(refresh_hash(&token).len(), 64);
-        assert!(!refresh_hash(&token).contains(&token));
     }
 }

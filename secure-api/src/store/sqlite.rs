@@ -1,8 +1,9 @@
 //! A [`TokenStore`] on SQLite, via sqlx (feature `sqlite`): refresh families and revoked
 //! access tokens that survive a restart and are shared by the processes of one host.
 
-use crate::limit::{BoxFuture, StoreUnavailable};
-use crate::tokens::{Principal, RefreshRecord, Spend, TokenStore, now};
+use super::{BoxFuture, StoreUnavailable};
+use crate::time::now;
+use crate::tokens::{Principal, RefreshRecord, Spend, TokenStore};
 use sqlx::Row as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use std::str::FromStr as _;

@@ -9,8 +9,9 @@
 //! The scripts touch keys they derive from their arguments, so they need a single Redis (with
 //! replicas if you like), not Redis Cluster.
 
-use crate::limit::{BoxFuture, Bucket, RateDecision, RateLimitStore, StoreUnavailable, Subject};
-use crate::security::ConfigError;
+use super::{BoxFuture, StoreUnavailable};
+use crate::error::ConfigError;
+use crate::limit::{Bucket, RateDecision, RateLimitStore, Subject};
 use crate::tokens::{Principal, RefreshRecord, Spend, TokenStore};
 use redis::Script;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -120,14 +121,6 @@ impl RedisStore {
                 timeout: Duration::from_millis(500),
             }),
         })
-    }
-
-    /// Reads `SECURE_API_REDIS_URL`; `None` when it is not set.
-    pub fn from_env() -> Result<Option<Self>, ConfigError> {
-        match std::env::var("SECURE_API_REDIS_URL") {
-            Ok(url) if !url.is_empty() => Self::new(&url).map(Some),
-            _ => Ok(None),
-        }
     }
 
     /// Prefixes every key (default `secure_api:`), to share a Redis between applications.

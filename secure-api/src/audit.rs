@@ -1,0 +1,146 @@
+//! Audit (O1) and counters (O2): one `tracing` event for every allow, deny and throttle, on
+//! the target [`TARGET`]; per handler and reason counts of the same decisions; and the request
+//! id that ties an event to a response.
+
+use crate::policy::PolicySpec;
+use axum::extract::MatchedPath;
+use axum::http::request::Parts;
+use axum::http::{HeaderName, HeaderValue};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The `tracing` target of every audit event: allow, deny, throttle, and the failures of the
+/// stores the decisions depend on. Route it to the audit log.
+pub const TARGET: &str = "secure_api::audit";
+
+/// The `tracing` target of configuration warnings and errors (an ephemeral key, a key that
+/// cannot sign).
+pub const CONFIG_TARGET: &str = "secure_api::config";
+
+/// The request id header, named in every audit event. The hardening layers take it from
+/// the client when it is a short token, make one up otherwise, and echo it.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A request id worth writing into the audit log: at most 64 of `[A-Za-z0-9._-]`. Anything
+/// else is the client's text, which has no place in our logs.
+pub(crate) fn is_request_id(value: &HeaderValue) -> bool {
+    let bytes = value.as_bytes();
+    (1..=64).contains(&bytes.len())
+        && bytes
+            .iter()
+            .all(|byte| byte.is_ascii_alphanumeric() || b"-_.".contains(byte))
+}
+
+/// What an audit event says about one request the guard decides, and the counters each
+/// decision is added to.
+pub(crate) struct Audit<'a> {
+    pub(crate) spec: &'a PolicySpec,
+    pub(crate) parts: &'a Parts,
+    pub(crate) client: IpAddr,
+    pub(crate) subject: Option<&'a str>,
+    pub(crate) counters: &'a Counters,
+}
+
+impl Audit<'_> {
+    fn route(&self) -> &str {
+        self.parts
+            .extensions
+            .get::<MatchedPath>()
+            .map_or("", MatchedPath::as_str)
+    }
+
+    fn request_id(&self) -> &str {
+        self.parts
+            .headers
+            .get(&REQUEST_ID)
+            .filter(|id| is_request_id(id))
+            .and_then(|id| id.to_str().ok())
+            .unwrap_or("-")
+    }
+
+    pub(crate) fn allow(&self) {
+        self.counters.count(self.spec.handler, "allow", "");
+        tracing::info!(
+            target: TARGET,
+            outcome = "allow",
+            handler = self.spec.handler,
+            method = %self.parts.method,
+            route = self.route(),
+            subject = self.subject.unwrap_or("-"),
+            client_ip = %self.client,
+            request_id = self.request_id(),
+        );
+    }
+
+    pub(crate) fn deny(&self, reason: &'static str) {
+        self.event("deny", reason);
+    }
+
+    pub(crate) fn throttle(&self, reason: &'static str) {
+        self.event("throttle", reason);
+    }
+
+    pub(crate) fn event(&self, outcome: &'static str, reason: &'static str) {
+        self.counters.count(self.spec.handler, outcome, reason);
+        tracing::warn!(
+            target: TARGET,
+            outcome,
+            reason,
+            handler = self.spec.handler,
+            method = %self.parts.method,
+            route = self.route(),
+            subject = self.subject.unwrap_or("-"),
+            client_ip = %self.client,
+            request_id = self.request_id(),
+        );
+    }
+}
+
+/// How many requests each handler allowed, denied and throttled, by reason (O2).
+#[derive(Debug, Default)]
+pub(crate) struct Counters(dashmap::DashMap<(&'static str, &'static str, &'static str), AtomicU64>);
+
+impl Counters {
+    fn count(&self, handler: &'static str, outcome: &'static str, reason: &'static str) {
+        let key = (handler, outcome, reason);
+        if let Some(counter) = self.0.get(&key) {
+            counter.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        self.0
+            .entry(key)
+            .or_default()
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self) -> Vec<Counter> {
+        let mut counters: Vec<Counter> = self
+            .0
+            .iter()
+            .map(|entry| {
+                let (handler, outcome, reason) = *entry.key();
+                Counter {
+                    handler,
+                    outcome,
+                    reason,
+                    count: entry.value().load(Ordering::Relaxed),
+                }
+            })
+            .collect();
+        counters.sort_by_key(|counter| (counter.handler, counter.outcome, counter.reason));
+        counters
+    }
+}
+
+/// One counter: requests of `handler` with this outcome and reason.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Counter {
+    /// The handler's function name.
+    pub handler: &'static str,
+    /// `allow`, `deny` or `throttle`.
+    pub outcome: &'static str,
+    /// Why (`missing_token`, `rate_limit`, …); empty for `allow`.
+    pub reason: &'static str,
+    /// How many so far.
+    pub count: u64,
+}

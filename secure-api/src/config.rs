@@ -1,0 +1,384 @@
+//! `SecurityBuilder`: every setting of [`Security`], its default, and the one table of
+//! `SECURE_API_*` environment variables that [`Security::from_env`] reads.
+
+use crate::audit::{CONFIG_TARGET, Counters};
+use crate::client::TrustedProxies;
+use crate::error::ConfigError;
+use crate::jwt::{
+    Algorithm, DEFAULT_LEEWAY, DEFAULT_VERIFIED_TOKENS, Key, Verifier, VerifierSettings,
+};
+use crate::limit::{Limits, MemoryStore, RateLimitStore};
+use crate::policy::{Rate, RateKey};
+use crate::secret::Secret;
+use crate::security::{Inner, Security};
+use crate::tokens::{Issuer, IssuerSettings, MemoryTokenStore, TokenStore};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The environment variables [`Security::from_env`] reads; the table in its documentation
+/// lists the same, with their meaning.
+mod var {
+    pub(super) const ISSUER: &str = "SECURE_API_ISSUER";
+    pub(super) const AUDIENCE: &str = "SECURE_API_AUDIENCE";
+    pub(super) const JWT_ALGORITHM: &str = "SECURE_API_JWT_ALGORITHM";
+    pub(super) const JWT_SECRET_FILE: &str = "SECURE_API_JWT_SECRET_FILE";
+    pub(super) const JWT_SECRET: &str = "SECURE_API_JWT_SECRET";
+    #[cfg(feature = "pem")]
+    pub(super) const JWT_PUBLIC_KEY_FILE: &str = "SECURE_API_JWT_PUBLIC_KEY_FILE";
+    pub(super) const JWT_KID: &str = "SECURE_API_JWT_KID";
+    pub(super) const LEEWAY_SECS: &str = "SECURE_API_LEEWAY_SECS";
+    pub(super) const TRUSTED_PROXIES: &str = "SECURE_API_TRUSTED_PROXIES";
+    #[cfg(feature = "redis")]
+    pub(super) const REDIS_URL: &str = "SECURE_API_REDIS_URL";
+}
+
+/// The limit of authenticated handlers that declare none: per user.
+const DEFAULT_RATE: Rate = Rate {
+    max: 600,
+    window: Duration::from_secs(60),
+    key: RateKey::User,
+};
+
+/// Failed authentications allowed per client address before it is answered 429.
+const DEFAULT_FAILED_AUTH_RATE: Rate = Rate {
+    max: 20,
+    window: Duration::from_secs(60),
+    key: RateKey::Ip,
+};
+
+const DEFAULT_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
+const DEFAULT_REFRESH_TOKEN_TTL: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+impl Security {
+    /// Starts a configuration in code.
+    pub fn builder() -> SecurityBuilder {
+        SecurityBuilder::default()
+    }
+
+    /// Reads the configuration from the environment:
+    ///
+    /// | variable | meaning |
+    /// |---|---|
+    /// | `SECURE_API_ISSUER` | required `iss` of accepted tokens |
+    /// | `SECURE_API_AUDIENCE` | required `aud` of accepted tokens |
+    /// | `SECURE_API_JWT_ALGORITHM` | `HS256` (default), `HS384`, `HS512`, `RS256`, `PS256`, `ES256`, `EdDSA`, … |
+    /// | `SECURE_API_JWT_SECRET_FILE` | file holding the HMAC secret (preferred) |
+    /// | `SECURE_API_JWT_SECRET` | the HMAC secret itself |
+    /// | `SECURE_API_JWT_PUBLIC_KEY_FILE` | PEM public key for the asymmetric algorithms |
+    /// | `SECURE_API_JWT_KID` | optional key id |
+    /// | `SECURE_API_LEEWAY_SECS` | clock leeway for `exp`/`nbf`, default 10, at most 30 |
+    /// | `SECURE_API_TRUSTED_PROXIES` | comma-separated addresses or CIDRs whose `X-Forwarded-For` is believed |
+    /// | `SECURE_API_REDIS_URL` | with the `redis` feature: share limits and token state through this Redis |
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::builder().from_env()?.build()
+    }
+}
+
+/// Builds a [`Security`]; every setting has a safe default except the issuer, the audience
+/// and at least one key.
+#[derive(Default)]
+pub struct SecurityBuilder {
+    issuer: Option<String>,
+    audience: Option<String>,
+    keys: Vec<Key>,
+    leeway: Option<Duration>,
+    trusted_proxies: TrustedProxies,
+    store: Option<Arc<dyn RateLimitStore>>,
+    default_rate: Option<Rate>,
+    failed_auth_rate: Option<Rate>,
+    token_store: Option<Arc<dyn TokenStore>>,
+    access_token_ttl: Option<Duration>,
+    refresh_token_ttl: Option<Duration>,
+    token_types: Vec<String>,
+    verified_token_cache: Option<usize>,
+}
+
+impl SecurityBuilder {
+    /// The `iss` every accepted token must carry.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// The audience every accepted token must name in `aud`.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
+        self
+    }
+
+    /// Adds a verification key; add several (each with a `kid`) to rotate keys.
+    pub fn key(mut self, key: Key) -> Self {
+        self.keys.push(key);
+        self
+    }
+
+    /// Adds a random HS256 key that exists only in this process, for demos: tokens it signs
+    /// die with the process. Logs a warning, since no other instance can verify them.
+    pub fn ephemeral_key(self) -> Self {
+        tracing::warn!(
+            target: CONFIG_TARGET,
+            "using an ephemeral random HS256 key: tokens are valid only until this process exits"
+        );
+        match Key::hmac(Algorithm::HS256, Secret::generate(64)) {
+            Ok(key) => self.key(key.with_kid("ephemeral")),
+            // 64 random bytes always satisfy HS256.
+            Err(_) => self,
+        }
+    }
+
+    /// Clock leeway for `exp` and `nbf`; default 10 s, at most 30 s.
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = Some(leeway);
+        self
+    }
+
+    /// Proxies whose `X-Forwarded-For` is believed when they are the socket peer.
+    pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.trusted_proxies = proxies;
+        self
+    }
+
+    /// Where rate-limit state lives; an in-memory store by default.
+    pub fn rate_limit_store(mut self, store: impl RateLimitStore) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// The limit of authenticated handlers that declare none: per user, default 600/1m.
+    pub fn default_rate(mut self, max: u32, window: Duration) -> Self {
+        self.default_rate = Some(Rate {
+            max,
+            window,
+            key: RateKey::User,
+        });
+        self
+    }
+
+    /// Failed authentications allowed per client address before it is answered 429 without
+    /// even a look at its token: default 20/1m.
+    pub fn failed_auth_rate(mut self, max: u32, window: Duration) -> Self {
+        self.failed_auth_rate = Some(Rate {
+            max,
+            window,
+            key: RateKey::Ip,
+        });
+        self
+    }
+
+    /// Shares rate limits and token state with every other instance through Redis: the same
+    /// store serves as the rate-limit store and the token store.
+    #[cfg(feature = "redis")]
+    pub fn redis(self, store: crate::store::RedisStore) -> Self {
+        self.rate_limit_store(store.clone()).token_store(store)
+    }
+
+    /// Where refresh families and revoked access tokens live; in memory by default.
+    pub fn token_store(mut self, store: impl TokenStore) -> Self {
+        self.token_store = Some(Arc::new(store));
+        self
+    }
+
+    /// How long issued access tokens live: 15 minutes by default.
+    pub fn access_token_ttl(mut self, ttl: Duration) -> Self {
+        self.access_token_ttl = Some(ttl);
+        self
+    }
+
+    /// How long refresh tokens live: 7 days by default.
+    pub fn refresh_token_ttl(mut self, ttl: Duration) -> Self {
+        self.refresh_token_ttl = Some(ttl);
+        self
+    }
+
+    /// Also accepts access tokens whose `typ` header is `typ` (e.g. `JWT` from an identity
+    /// provider that does not type its tokens). Only `at+jwt` is accepted by default.
+    pub fn accept_token_type(mut self, typ: impl Into<String>) -> Self {
+        self.token_types.push(typ.into());
+        self
+    }
+
+    /// How many verified tokens the guard remembers, so that a token presented again is not
+    /// verified again until it expires (default 4096; 0 turns it off).
+    /// Revocation is checked on every request regardless.
+    pub fn verified_token_cache(mut self, capacity: usize) -> Self {
+        self.verified_token_cache = Some(capacity);
+        self
+    }
+
+    /// Fills the settings from `SECURE_API_*` variables (see [`Security::from_env`]).
+    pub fn from_env(mut self) -> Result<Self, ConfigError> {
+        self.issuer = Some(required(var::ISSUER)?);
+        self.audience = Some(required(var::AUDIENCE)?);
+        let algorithm = match optional(var::JWT_ALGORITHM) {
+            None => Algorithm::HS256,
+            Some(name) => name.parse().map_err(|_| {
+                ConfigError::invalid(
+                    var::JWT_ALGORITHM,
+                    format!("`{name}` is not a JWS algorithm name such as HS256 or ES256"),
+                )
+            })?,
+        };
+        let key = key_from_env(algorithm)?.ok_or(ConfigError::NoKey)?;
+        self.keys.push(match optional(var::JWT_KID) {
+            Some(kid) => key.with_kid(kid),
+            None => key,
+        });
+        if let Some(leeway) = optional(var::LEEWAY_SECS) {
+            let secs = leeway.parse().map_err(|_| {
+                ConfigError::invalid(var::LEEWAY_SECS, "expected a whole number of seconds")
+            })?;
+            self.leeway = Some(Duration::from_secs(secs));
+        }
+        #[cfg(feature = "redis")]
+        if let Some(url) = optional(var::REDIS_URL) {
+            self = self.redis(crate::store::RedisStore::new(&url)?);
+        }
+        if let Some(list) = optional(var::TRUSTED_PROXIES) {
+            self.trusted_proxies = TrustedProxies::parse(&list)
+                .map_err(|reason| ConfigError::invalid(var::TRUSTED_PROXIES, reason))?;
+        }
+        Ok(self)
+    }
+
+    /// Checks the configuration and builds it.
+    pub fn build(self) -> Result<Security, ConfigError> {
+        crate::jwt::install_crypto_provider();
+        let issuer = self
+            .issuer
+            .ok_or_else(|| missing("issuer (SECURE_API_ISSUER)"))?;
+        let audience = self
+            .audience
+            .ok_or_else(|| missing("audience (SECURE_API_AUDIENCE)"))?;
+        let signing_key = self.keys.iter().find_map(Key::signing_key);
+        let verifier = Verifier::new(VerifierSettings {
+            issuer: issuer.clone(),
+            audience: audience.clone(),
+            keys: self.keys,
+            leeway: self.leeway.unwrap_or(DEFAULT_LEEWAY),
+            extra_token_types: self.token_types,
+            cache_capacity: self.verified_token_cache.unwrap_or(DEFAULT_VERIFIED_TOKENS),
+        })?;
+        let issuer = Issuer::new(IssuerSettings {
+            issuer,
+            audience,
+            signing_key,
+            store: self
+                .token_store
+                .unwrap_or_else(|| Arc::new(MemoryTokenStore::new())),
+            access_token_ttl: self.access_token_ttl.unwrap_or(DEFAULT_ACCESS_TOKEN_TTL),
+            refresh_token_ttl: self.refresh_token_ttl.unwrap_or(DEFAULT_REFRESH_TOKEN_TTL),
+        });
+        let limits = Limits::new(
+            self.store
+                .unwrap_or_else(|| Arc::new(Arc::new(MemoryStore::new()))),
+            self.default_rate.unwrap_or(DEFAULT_RATE),
+            self.failed_auth_rate.unwrap_or(DEFAULT_FAILED_AUTH_RATE),
+        );
+        Ok(Security::new(Inner {
+            verifier,
+            issuer,
+            limits,
+            trusted_proxies: self.trusted_proxies,
+            counters: Counters::default(),
+        }))
+    }
+}
+
+/// The key `SECURE_API_JWT_*` describe for `algorithm`, if any.
+fn key_from_env(algorithm: Algorithm) -> Result<Option<Key>, ConfigError> {
+    if matches!(
+        algorithm,
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
+    ) {
+        let secret = match (optional(var::JWT_SECRET_FILE), optional(var::JWT_SECRET)) {
+            (Some(file), _) => Some(Secret::from_file(file)?),
+            (None, Some(_)) => Some(Secret::from_env(var::JWT_SECRET)?),
+            (None, None) => None,
+        };
+        return secret
+            .map(|secret| Key::hmac(algorithm, secret))
+            .transpose();
+    }
+    public_key_from_env(algorithm)
+}
+
+#[cfg(feature = "pem")]
+fn public_key_from_env(algorithm: Algorithm) -> Result<Option<Key>, ConfigError> {
+    optional(var::JWT_PUBLIC_KEY_FILE)
+        .map(|file| Key::public_pem_file(algorithm, file))
+        .transpose()
+}
+
+#[cfg(not(feature = "pem"))]
+fn public_key_from_env(algorithm: Algorithm) -> Result<Option<Key>, ConfigError> {
+    Err(ConfigError::invalid(
+        var::JWT_ALGORITHM,
+        format!(
+            "{algorithm:?} needs a PEM public key, and secure-api was built without its \
+             `pem` feature"
+        ),
+    ))
+}
+
+/// A variable's value; unset and empty are the same.
+fn optional(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
+}
+
+fn required(name: &str) -> Result<String, ConfigError> {
+    optional(name).ok_or_else(|| missing(name))
+}
+
+fn missing(name: &str) -> ConfigError {
+    ConfigError::Missing(name.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hs256() -> Key {
+        Key::hmac(Algorithm::HS256, Secret::generate(32)).expect("key")
+    }
+
+    #[test]
+    fn build_requires_issuer_audience_and_key() {
+        assert!(matches!(
+            Security::builder().audience("a").key(hs256()).build(),
+            Err(ConfigError::Missing(_))
+        ));
+        assert!(matches!(
+            Security::builder().issuer("i").audience("a").build(),
+            Err(ConfigError::NoKey)
+        ));
+        let too_lenient = Security::builder()
+            .issuer("i")
+            .audience("a")
+            .key(hs256())
+            .leeway(Duration::from_secs(31))
+            .build();
+        assert!(too_lenient.is_err());
+    }
+
+    #[test]
+    fn minted_tokens_verify() {
+        let security = Security::builder()
+            .issuer("i")
+            .audience("a")
+            .ephemeral_key()
+            .build()
+            .expect("config");
+        let token = security
+            .mint(
+                "alice",
+                &["admin"],
+                &["users:read", "users:write"],
+                Duration::from_secs(60),
+            )
+            .expect("token");
+        let identity = security.verify(&token).expect("valid");
+        assert_eq!(identity.subject(), "alice");
+        assert_eq!(identity.roles(), ["admin"]);
+        assert_eq!(identity.scopes(), ["users:read", "users:write"]);
+    }
+}

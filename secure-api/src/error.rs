@@ -1,0 +1,67 @@
+//! `ConfigError`: why a configuration cannot be used.
+
+use jsonwebtoken::Algorithm;
+use std::path::PathBuf;
+
+/// A configuration that cannot be used. Messages name the variable or file at fault, never a
+/// secret's value.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A required setting is absent.
+    #[error("{0} is not set")]
+    Missing(String),
+    /// A setting has a value that cannot be used.
+    #[error("{name} is invalid: {reason}")]
+    Invalid {
+        /// The setting.
+        name: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
+    /// A key or secret file cannot be read.
+    #[error("cannot read {}: {reason}", path.display())]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error's kind.
+        reason: String,
+    },
+    /// An HMAC secret shorter than its hash (RFC 7518 §3.2).
+    #[error(
+        "the {algorithm:?} secret has {actual} bytes; RFC 7518 requires at least {required} \
+         (generate one with `openssl rand -base64 {required}`)"
+    )]
+    WeakSecret {
+        /// The algorithm the secret is for.
+        algorithm: Algorithm,
+        /// Bytes given.
+        actual: usize,
+        /// Bytes required.
+        required: usize,
+    },
+    /// No verification key was configured.
+    #[error(
+        "no JWT key is configured: set SECURE_API_JWT_SECRET_FILE (or SECURE_API_JWT_SECRET) \
+         for HS256, or SECURE_API_JWT_ALGORITHM and SECURE_API_JWT_PUBLIC_KEY_FILE"
+    )]
+    NoKey,
+}
+
+impl ConfigError {
+    /// A setting that cannot be used, and why.
+    pub(crate) fn invalid(name: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            name: name.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// A file that cannot be read; only the error's kind is kept, never its content.
+    pub(crate) fn unreadable(path: &std::path::Path, error: &std::io::Error) -> Self {
+        Self::Unreadable {
+            path: path.to_owned(),
+            reason: error.kind().to_string(),
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! JSON Web Tokens: the keys tokens are verified with, what a verified token proves, and why
+//! a token is refused.
+//!
+//! The algorithm of each [`Key`] is fixed by configuration and never read from a token; the
+//! token's `kid` only selects among the configured keys (RFC 8725 §3.1).
+
+mod cache;
+mod identity;
+mod key;
+mod verify;
+
+pub use identity::{Identity, TokenRejection};
+pub use jsonwebtoken::Algorithm;
+pub use key::Key;
+pub use verify::{DEFAULT_LEEWAY, MAX_LEEWAY, MAX_TOKEN_BYTES};
+
+pub(crate) use cache::DEFAULT_CAPACITY as DEFAULT_VERIFIED_TOKENS;
+pub(crate) use key::SigningKey;
+pub(crate) use verify::{Verifier, VerifierSettings};
+
+/// The `typ` header of the access tokens this crate issues and, by default, the only one it
+/// accepts (RFC 9068 §2.1, RFC 8725 §3.11): an ID token or any other JWT signed with the same
+/// key cannot pass for an access token.
+pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+
+/// jsonwebtoken panics on first use when it was built with no crypto backend, or with two
+/// through feature unification. secure-api always enables `rust_crypto` and installs it
+/// explicitly, so neither case can be reached; if the application installed a provider
+/// first, that one stays.
+pub(crate) fn install_crypto_provider() {
+    let _already_installed = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
+}

@@ -1,0 +1,270 @@
+//! Token lifecycle: short-lived access tokens (RFC 9068), opaque refresh tokens rotated on
+//! every use with reuse detection, and revocation — over a [`TokenStore`].
+
+mod store;
+
+pub use crate::jwt::ACCESS_TOKEN_TYPE;
+pub use store::{MemoryTokenStore, Principal, RefreshRecord, Spend, TokenStore};
+
+use crate::audit;
+use crate::error::ConfigError;
+use crate::jwt::{Identity, SigningKey};
+use crate::problem::Problem;
+use crate::store::StoreUnavailable;
+use crate::time::now;
+use axum::http::StatusCode;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What a login or a refresh answers (the shape of an OAuth 2.0 token response).
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenPair {
+    /// The signed access token.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// The opaque refresh token: 256 random bits, stored server-side only as a hash.
+    pub refresh_token: String,
+}
+
+/// Why a token could not be issued, refreshed or revoked.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// The refresh token is unknown, expired, spent or revoked. The client learns no more.
+    #[error("the refresh token is not valid")]
+    InvalidRefreshToken,
+    /// The token store could not be reached; nothing was issued.
+    #[error(transparent)]
+    Unavailable(#[from] StoreUnavailable),
+    /// No key can sign, or signing failed.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+impl From<TokenError> for Problem {
+    fn from(error: TokenError) -> Problem {
+        match error {
+            TokenError::InvalidRefreshToken => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "The refresh token is not valid; sign in again.",
+            ),
+            TokenError::Unavailable(error) => {
+                tracing::error!(target: audit::TARGET, %error, "token store unavailable");
+                Problem::unavailable()
+            }
+            TokenError::Config(error) => {
+                tracing::error!(target: audit::CONFIG_TARGET, %error, "cannot sign tokens");
+                Problem::internal()
+            }
+        }
+    }
+}
+
+impl axum::response::IntoResponse for TokenError {
+    fn into_response(self) -> axum::response::Response {
+        Problem::from(self).into_response()
+    }
+}
+
+/// Issues, refreshes and revokes tokens for `Security`: the signing key, the token store and
+/// the lifetimes, fixed when `Security` is built.
+pub(crate) struct Issuer {
+    issuer: String,
+    audience: String,
+    signing_key: Option<SigningKey>,
+    store: Arc<dyn TokenStore>,
+    access_token_ttl: Duration,
+    refresh_token_ttl: Duration,
+}
+
+/// What the issuer is built from; `SecurityBuilder` fills it.
+pub(crate) struct IssuerSettings {
+    pub(crate) issuer: String,
+    pub(crate) audience: String,
+    /// The first configured key that can sign; none when only public keys are configured.
+    pub(crate) signing_key: Option<SigningKey>,
+    pub(crate) store: Arc<dyn TokenStore>,
+    pub(crate) access_token_ttl: Duration,
+    pub(crate) refresh_token_ttl: Duration,
+}
+
+impl Issuer {
+    pub(crate) fn new(settings: IssuerSettings) -> Self {
+        let IssuerSettings {
+            issuer,
+            audience,
+            signing_key,
+            store,
+            access_token_ttl,
+            refresh_token_ttl,
+        } = settings;
+        Self {
+            issuer,
+            audience,
+            signing_key,
+            store,
+            access_token_ttl,
+            refresh_token_ttl,
+        }
+    }
+
+    /// Where refresh families and revocations live; the guard asks it about every `jti`.
+    pub(crate) fn store(&self) -> &dyn TokenStore {
+        &*self.store
+    }
+
+    pub(crate) async fn issue(&self, principal: &Principal) -> Result<TokenPair, TokenError> {
+        self.issue_in_family(principal, random_id()).await
+    }
+
+    async fn issue_in_family(
+        &self,
+        principal: &Principal,
+        family: String,
+    ) -> Result<TokenPair, TokenError> {
+        let access_ttl = self.access_token_ttl;
+        let access_token = self.sign_access_token(principal, access_ttl)?;
+        let refresh_token = new_refresh_token();
+        self.store
+            .insert(RefreshRecord {
+                hash: refresh_hash(&refresh_token),
+                family,
+                principal: principal.clone(),
+                expires_at: now() + self.refresh_token_ttl.as_secs(),
+            })
+            .await?;
+        Ok(TokenPair {
+            access_token,
+            token_type: "Bearer",
+            expires_in: access_ttl.as_secs(),
+            refresh_token,
+        })
+    }
+
+    pub(crate) async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, TokenError> {
+        let spend = self
+            .store
+            .spend(&refresh_hash(refresh_token), now())
+            .await?;
+        match spend {
+            Spend::Fresh(record) => {
+                let principal = record.principal;
+                let pair = self.issue_in_family(&principal, record.family).await?;
+                tracing::info!(
+                    target: audit::TARGET,
+                    outcome = "allow",
+                    reason = "refresh",
+                    subject = principal.subject,
+                );
+                Ok(pair)
+            }
+            Spend::Reused { family, subject } => {
+                tracing::warn!(
+                    target: audit::TARGET,
+                    outcome = "deny",
+                    reason = "refresh_token_reuse",
+                    subject,
+                    family,
+                    "a spent refresh token was presented again; its family is revoked"
+                );
+                Err(TokenError::InvalidRefreshToken)
+            }
+            Spend::Invalid => {
+                tracing::warn!(
+                    target: audit::TARGET,
+                    outcome = "deny",
+                    reason = "refresh_token_invalid",
+                );
+                Err(TokenError::InvalidRefreshToken)
+            }
+        }
+    }
+
+    pub(crate) async fn logout(
+        &self,
+        user: &Identity,
+        refresh_token: Option<&str>,
+    ) -> Result<(), TokenError> {
+        if let Some(jti) = user.jti() {
+            self.store.revoke_access(jti, user.expires_at()).await?;
+        }
+        if let Some(token) = refresh_token
+            && let Some(family) = self
+                .store
+                .family_of(&refresh_hash(token), user.subject())
+                .await?
+        {
+            self.store.revoke_family(&family).await?;
+        }
+        tracing::info!(
+            target: audit::TARGET,
+            outcome = "allow",
+            reason = "logout",
+            subject = user.subject(),
+        );
+        Ok(())
+    }
+
+    pub(crate) fn sign_access_token(
+        &self,
+        principal: &Principal,
+        ttl: Duration,
+    ) -> Result<String, ConfigError> {
+        let signing_key = self.signing_key.as_ref().ok_or_else(|| {
+            ConfigError::invalid(
+                "keys",
+                "no configured key can sign (only HMAC keys hold a secret)",
+            )
+        })?;
+        let now = now();
+        signing_key.sign(&serde_json::json!({
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": principal.subject,
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl.as_secs(),
+            "jti": random_id(),
+            "roles": principal.roles,
+            "scope": principal.scopes.join(" "),
+            "amr": principal.amr,
+            "auth_time": principal.auth_time,
+        }))
+    }
+}
+
+fn random_id() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+/// SHA-256 of a refresh token, hex: what the store keys it by.
+fn refresh_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+fn new_refresh_token() -> String {
+    use base64::Engine as _;
+    let bytes: [u8; 32] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_tokens_are_256_bits_and_hashed() {
+        let token = new_refresh_token();
+        assert_eq!(token.len(), 43);
+        assert_ne!(token, new_refresh_token());
+        assert_eq!(refresh_hash(&token).len(), 64);
+        assert!(!refresh_hash(&token).contains(&token));
+    }
+}
