@@ -27,13 +27,11 @@
 
 #![allow(missing_docs)]
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+mod support;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{Request, header};
-use common::{AUDIENCE, HmacKey, ISSUER};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
 use p256::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
@@ -46,6 +44,7 @@ use std::net::SocketAddr;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
+use support::{AUDIENCE, HmacKey, ISSUER};
 
 secure_api::roles! { admin }
 
@@ -88,7 +87,7 @@ struct Case {
 
 /// Claims as `Security::issue` writes them (with a `jti`, so the revocation lookup runs).
 fn token_claims() -> Value {
-    let now = common::now();
+    let now = support::now();
     json!({
         "iss": ISSUER,
         "aud": AUDIENCE,
@@ -130,7 +129,7 @@ fn cases() -> Vec<Case> {
         security,
         uncached,
         decoding: DecodingKey::from_secret(&hmac.bytes),
-        token: common::sign(&claims, Algorithm::HS256, &hmac.encoding(), None),
+        token: support::sign(&claims, Algorithm::HS256, &hmac.encoding()),
     };
 
     let ec = p256::SecretKey::random(&mut rand08::thread_rng());
@@ -147,11 +146,10 @@ fn cases() -> Vec<Case> {
         security,
         uncached,
         decoding: DecodingKey::from_ec_pem(ec_public.as_bytes()).expect("key"),
-        token: common::sign(
+        token: support::sign(
             &claims,
             Algorithm::ES256,
             &EncodingKey::from_ec_pem(ec_private.as_bytes()).expect("key"),
-            None,
         ),
     };
 
@@ -169,11 +167,10 @@ fn cases() -> Vec<Case> {
         security,
         uncached,
         decoding: DecodingKey::from_ed_pem(ed_public.as_bytes()).expect("key"),
-        token: common::sign(
+        token: support::sign(
             &claims,
             Algorithm::EdDSA,
             &EncodingKey::from_ed_pem(ed_private.as_bytes()).expect("key"),
-            None,
         ),
     };
     vec![hs256, es256, eddsa]

@@ -1,6 +1,6 @@
 //! What the integration tests share: generated keys, a server on a loopback port, a client,
-//! and a way to sign tokens exactly as an attacker or an identity provider would.
-#![allow(dead_code, unreachable_pub)] // each test binary uses its own part of this module
+//! and a way to sign tokens exactly as an attacker or an identity provider would; the
+//! examples started as their users start them, and snapshots of what they print.
 
 use axum::Router;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -8,22 +8,22 @@ use secure_api::{Key, Secret, Security};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-pub const ISSUER: &str = "https://issuer.test";
-pub const AUDIENCE: &str = "secure-api-tests";
+pub(crate) const ISSUER: &str = "https://issuer.test";
+pub(crate) const AUDIENCE: &str = "secure-api-tests";
 
 /// An HMAC secret fresh from the generator, handed to `Security` the only way it accepts one:
 /// through a secret file. The test keeps the bytes to sign (and forge) tokens with.
-pub struct HmacKey {
-    pub bytes: Vec<u8>,
+pub(crate) struct HmacKey {
+    pub(crate) bytes: Vec<u8>,
     file: tempfile::NamedTempFile,
 }
 
 impl HmacKey {
-    pub fn generate() -> Self {
+    pub(crate) fn generate() -> Self {
         let mut bytes = vec![0u8; 64];
         rand::Fill::fill(&mut bytes[..], &mut rand::rng());
         // A trailing newline would be trimmed by Secret::from_file; keep the bytes honest.
@@ -36,7 +36,7 @@ impl HmacKey {
         Self { bytes, file }
     }
 
-    pub fn key(&self) -> Key {
+    pub(crate) fn key(&self) -> Key {
         Key::hmac(
             Algorithm::HS256,
             Secret::from_file(self.file.path()).expect("secret file"),
@@ -44,13 +44,13 @@ impl HmacKey {
         .expect("64 bytes suffice for HS256")
     }
 
-    pub fn encoding(&self) -> EncodingKey {
+    pub(crate) fn encoding(&self) -> EncodingKey {
         EncodingKey::from_secret(&self.bytes)
     }
 }
 
 /// A `Security` for HS256 with the test issuer and audience.
-pub fn hs256_security(key: &HmacKey) -> Security {
+pub(crate) fn hs256_security(key: &HmacKey) -> Security {
     Security::builder()
         .issuer(ISSUER)
         .audience(AUDIENCE)
@@ -59,7 +59,7 @@ pub fn hs256_security(key: &HmacKey) -> Security {
         .expect("valid configuration")
 }
 
-pub fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock after 1970")
@@ -67,7 +67,7 @@ pub fn now() -> i64 {
 }
 
 /// Claims an honest issuer would put in a 5-minute access token.
-pub fn claims(subject: &str, roles: &[&str], scope: &str) -> Value {
+pub(crate) fn claims(subject: &str, roles: &[&str], scope: &str) -> Value {
     json!({
         "iss": ISSUER,
         "aud": AUDIENCE,
@@ -81,11 +81,16 @@ pub fn claims(subject: &str, roles: &[&str], scope: &str) -> Value {
 }
 
 /// Signs an access token (`typ: at+jwt`, RFC 9068).
-pub fn sign(claims: &Value, algorithm: Algorithm, key: &EncodingKey, kid: Option<&str>) -> String {
+pub(crate) fn sign(
+    claims: &Value,
+    algorithm: Algorithm,
+    key: &EncodingKey,
+    kid: Option<&str>,
+) -> String {
     sign_typed(claims, algorithm, key, kid, "at+jwt")
 }
 
-pub fn sign_typed(
+pub(crate) fn sign_typed(
     claims: &Value,
     algorithm: Algorithm,
     key: &EncodingKey,
@@ -99,7 +104,7 @@ pub fn sign_typed(
 }
 
 /// Serves `router` on a free loopback port with the client address available to guards.
-pub async fn serve(router: Router) -> SocketAddr {
+pub(crate) async fn serve(router: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind loopback");
@@ -115,7 +120,7 @@ pub async fn serve(router: Router) -> SocketAddr {
     address
 }
 
-pub fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .build()
@@ -123,14 +128,14 @@ pub fn client() -> reqwest::Client {
 }
 
 /// Status, headers and JSON body of a response, for assertions.
-pub struct Answer {
-    pub status: u16,
-    pub headers: reqwest::header::HeaderMap,
-    pub body: Value,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) headers: reqwest::header::HeaderMap,
+    pub(crate) body: Value,
 }
 
 impl Answer {
-    pub async fn from(response: reqwest::Response) -> Self {
+    pub(crate) async fn from(response: reqwest::Response) -> Self {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let bytes = response.bytes().await.expect("body");
@@ -143,7 +148,7 @@ impl Answer {
         }
     }
 
-    pub fn header(&self, name: &str) -> &str {
+    pub(crate) fn header(&self, name: &str) -> &str {
         self.headers
             .get(name)
             .map(|value| value.to_str().expect("ascii header"))
@@ -151,7 +156,7 @@ impl Answer {
     }
 
     /// Asserts an RFC 9457 problem with this status.
-    pub fn assert_problem(&self, status: u16) {
+    pub(crate) fn assert_problem(&self, status: u16) {
         assert_eq!(self.status, status, "body: {}", self.body);
         assert_eq!(self.header("content-type"), "application/problem+json");
         assert_eq!(self.body["status"], status);
@@ -165,9 +170,9 @@ impl Answer {
 /// (a free loopback port) and otherwise sees only `env`.
 ///
 /// `cargo test` builds examples next to the test binaries' `deps` folder; a lone
-/// `cargo test --test X` does not rebuild them, so a binary older than its source is refused
-/// rather than tested.
-pub fn example_command(
+/// `cargo test --test suite` does not rebuild them, so a binary older than its source is
+/// refused rather than tested.
+pub(crate) fn example_command(
     name: &str,
     source: &str,
     address_var: &str,
@@ -224,16 +229,16 @@ pub fn example_command(
 }
 
 /// A running example: what it printed before it listened, and its base URL. Killed on drop.
-pub struct Running {
+pub(crate) struct Running {
     child: Child,
-    pub printed: Vec<String>,
-    pub base: String,
+    pub(crate) printed: Vec<String>,
+    pub(crate) base: String,
 }
 
 impl Running {
     /// Starts the command and reads its output until `listening on <url>`; the rest of the
     /// output is drained in the background so that logging never blocks the server.
-    pub fn start(mut command: Command) -> Self {
+    pub(crate) fn start(mut command: Command) -> Self {
         let mut child = command.spawn().expect("start example");
         let stdout = child.stdout.take().expect("stdout");
         if let Some(mut stderr) = child.stderr.take() {
@@ -270,4 +275,22 @@ impl Drop for Running {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Compares `actual` with `tests/snapshots/{file}`, the reviewed version; with
+/// `SNAPSHOTS=overwrite` (`SNAPSHOTS=overwrite cargo test --test suite manifest`) writes it
+/// instead, for the diff to be reviewed before it is committed.
+pub(crate) fn assert_snapshot(file: &str, actual: &str) {
+    let snapshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    let path = snapshots.join(file);
+    if std::env::var("SNAPSHOTS").is_ok_and(|value| value == "overwrite") {
+        std::fs::create_dir_all(&snapshots).expect("snapshot folder");
+        std::fs::write(&path, actual).expect("write snapshot");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(
+        actual, expected,
+        "{file} changed; review the change and run with SNAPSHOTS=overwrite"
+    );
 }

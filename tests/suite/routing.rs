@@ -1,19 +1,11 @@
 //! The secure router over real HTTP: the role hierarchy at runtime, unmatched requests as
 //! problems, and the manifest of what it mounted.
 
-mod common;
-
+use crate::common::{self, Answer, HmacKey, claims, client, serve, sign};
 use axum::Json;
-use common::{Answer, HmacKey, claims, client, serve, sign};
 use jsonwebtoken::Algorithm;
 use secure_api::routing::{SecureRouter, delete, get};
 use secure_api::{AuthUser, secure};
-
-secure_api::roles! {
-    admin > editor > viewer,
-    admin > auditor,
-}
-secure_api::scopes! { "notes:read", "notes:write" }
 
 #[derive(serde::Deserialize, garde::Validate)]
 struct Note {

@@ -1,11 +1,9 @@
 //! Attacks on bearer tokens (RFC 8725), each refused by `Security::verify` for the right
 //! reason, and all answered over HTTP with one and the same 401 problem.
 
-mod common;
-
+use crate::common::{self, Answer, HmacKey, claims, client, now, serve, sign};
 use axum::Router;
 use axum::routing::get;
-use common::{Answer, HmacKey, claims, client, now, serve, sign};
 use jsonwebtoken::{Algorithm, EncodingKey};
 use secure_api::{AuthUser, Key, MAX_TOKEN_BYTES, Security, TokenRejection, secure};
 use serde_json::{Value, json};

@@ -1,16 +1,11 @@
 //! Every problem the guard and the validated extractors answer, through real HTTP on
 //! loopback: status, headers and body.
 
-mod common;
-
-secure_api::roles! { admin, auditor }
-secure_api::scopes! { "reports:read" }
-
+use crate::common::{self, Answer, HmacKey, claims, client, serve, sign};
 use axum::extract::{DefaultBodyLimit, Path, Query};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use common::{Answer, HmacKey, claims, client, serve, sign};
 use jsonwebtoken::Algorithm;
 use secure_api::{AuthUser, Security, secure};
 use serde::Deserialize;

@@ -1,13 +1,9 @@
 //! Every allow, deny and throttle is an audit event with who, what and why, and no event
 //! ever carries a token or a secret.
 
-mod common;
-
-secure_api::roles! { admin }
-
+use crate::common::{self, HmacKey, claims, client, serve, sign};
 use axum::Router;
 use axum::routing::get;
-use common::{HmacKey, claims, client, serve, sign};
 use jsonwebtoken::Algorithm;
 use secure_api::{AuthUser, secure};
 use std::collections::BTreeMap;
@@ -54,9 +50,12 @@ async fn open() -> &'static str {
 
 #[tokio::test]
 async fn audit_events_name_the_decision_and_never_the_token() {
+    // A subscriber for this thread only: the test's current-thread runtime runs the server
+    // and the client here, and the tests around it, each on a thread of its own, neither
+    // reach it nor are reached by it.
     let capture = Capture::default();
-    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(capture.clone()))
-        .expect("only subscriber of this test binary");
+    let _capturing =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
 
     let key = HmacKey::generate();
     let security = common::hs256_security(&key);

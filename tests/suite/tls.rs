@@ -2,9 +2,7 @@
 //! certificate of a test CA through `TLS_CERT_FILE`/`TLS_KEY_FILE`, reached over loopback by
 //! rustls clients that verify the server against that CA.
 
-mod common;
-
-use common::Running;
+use crate::common::{self, Running};
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use rustls::pki_types::{CertificateDer, ServerName};

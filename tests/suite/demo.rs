@@ -2,10 +2,8 @@
 //! headers, CORS, limits, object-level authorization, closed request types, and a sweep of
 //! malformed input that must never produce a 5xx.
 
-mod common;
-
+use crate::common::{self, Answer, Running, client};
 use axum::Router;
-use common::{Answer, Running, client};
 use reqwest::Method;
 use secure_api::routing::{SecureRouter, get};
 use secure_api::{Hardening, secure};
@@ -100,6 +98,22 @@ impl Demo {
             .expect("printed administrator");
         let (name, password) = line.split_once(" / ").expect("name / password");
         self.login(name, password).await
+    }
+}
+
+/// The demo's security manifest, as reviewed (see `quickstart::the_manifest_matches_its_reviewed_snapshot`).
+#[test]
+fn the_manifest_matches_its_reviewed_snapshot() {
+    for (args, file) in [
+        (&["--manifest"][..], "demo-manifest.txt"),
+        (&["--manifest", "json"], "demo-manifest.json"),
+    ] {
+        let output = common::example_command("demo", "examples/demo", "DEMO_ADDR", &[])
+            .args(args)
+            .output()
+            .expect("run the demo");
+        assert!(output.status.success(), "{output:?}");
+        common::assert_snapshot(file, &String::from_utf8(output.stdout).expect("utf-8"));
     }
 }
 

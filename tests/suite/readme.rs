@@ -3,9 +3,7 @@
 //! appear in what that command printed. A README that drifts from the examples fails here,
 //! not in a newcomer's terminal.
 
-mod common;
-
-use common::Running;
+use crate::common::{self, Running};
 use std::process::Command;
 
 /// A command of the tour and the pieces of output the README promises for it.
@@ -136,11 +134,13 @@ fn the_tour_of_the_demo_answers_as_the_readme_says() {
 
 #[test]
 fn the_login_and_tokens_walk_through_answers_as_the_readme_says() {
-    let quickstart = Running::start(common::example_command(
-        "quickstart",
-        "examples/quickstart.rs",
-        "QUICKSTART_ADDR",
-        &[],
+    let db = tempfile::tempdir().expect("temp dir");
+    let path = db.path().join("demo.db");
+    let demo = Running::start(common::example_command(
+        "demo",
+        "examples/demo",
+        "DEMO_ADDR",
+        &[("DEMO_DB", path.to_str().expect("utf-8 path"))],
     ));
-    walk_through("Login and tokens", &quickstart, None);
+    walk_through("Login and tokens", &demo, None);
 }

@@ -5,10 +5,8 @@
 //! loudly and pass, unless `SECURE_API_REQUIRE_REDIS=1` (as CI sets), which makes a missing
 //! Redis a failure.
 
-mod common;
-
+use crate::common::{self, Answer, HmacKey, client, serve};
 use axum::Router;
-use common::{Answer, HmacKey, client, serve};
 use secure_api::routing::{SecureRouter, get};
 use secure_api::{AuthUser, Principal, RedisStore, Security, secure};
 use std::net::{SocketAddr, TcpListener};

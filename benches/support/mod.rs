@@ -1,0 +1,60 @@
+//! What the benches need to make and sign tokens: an HMAC key whose bytes they keep, the
+//! issuer and audience, and a signer. (The integration tests have their own helpers in
+//! `tests/suite/common.rs`; a bench does not depend on them.)
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use secure_api::{Key, Secret};
+use serde_json::Value;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub(crate) const ISSUER: &str = "https://issuer.test";
+pub(crate) const AUDIENCE: &str = "secure-api-bench";
+
+/// An HMAC secret fresh from the generator, handed to `Security` the only way it accepts one:
+/// through a secret file. The bench keeps the bytes to sign tokens with.
+pub(crate) struct HmacKey {
+    pub(crate) bytes: Vec<u8>,
+    file: tempfile::NamedTempFile,
+}
+
+impl HmacKey {
+    pub(crate) fn generate() -> Self {
+        let mut bytes = vec![0u8; 64];
+        rand::Fill::fill(&mut bytes[..], &mut rand::rng());
+        // A trailing newline would be trimmed by Secret::from_file; keep the bytes honest.
+        while bytes.last() == Some(&b'\n') {
+            bytes.pop();
+            bytes.push(b'x');
+        }
+        let file = tempfile::NamedTempFile::new().expect("temp file");
+        std::fs::write(file.path(), &bytes).expect("write secret");
+        Self { bytes, file }
+    }
+
+    pub(crate) fn key(&self) -> Key {
+        Key::hmac(
+            Algorithm::HS256,
+            Secret::from_file(self.file.path()).expect("secret file"),
+        )
+        .expect("64 bytes suffice for HS256")
+    }
+
+    pub(crate) fn encoding(&self) -> EncodingKey {
+        EncodingKey::from_secret(&self.bytes)
+    }
+}
+
+/// Seconds since the epoch.
+pub(crate) fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs() as i64
+}
+
+/// Signs an access token (`typ: at+jwt`, RFC 9068).
+pub(crate) fn sign(claims: &Value, algorithm: Algorithm, key: &EncodingKey) -> String {
+    let mut header = Header::new(algorithm);
+    header.typ = Some("at+jwt".to_owned());
+    jsonwebtoken::encode(&header, claims, key).expect("signing")
+}

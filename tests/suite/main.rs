@@ -1,0 +1,36 @@
+//! The integration tests of secure-api, in one binary so that their helpers and the
+//! dependency tree are compiled and linked once: HTTP over loopback, JWT attacks, audit
+//! events, the secure router, the SQLite and Redis stores, the examples run as their users
+//! run them (the quickstart, the demo, its TLS, the README's walk-throughs) and the trybuild
+//! UI tests.
+//!
+//! `cargo test --workspace` runs them with everything else (and builds the examples they
+//! start); `cargo test --test suite http::` runs one module.
+//!
+//! Every test runs in parallel with every other one in this process: a test that needs
+//! process-wide state (a tracing subscriber, the time between two requests) keeps it to itself
+//! (see `audit`, `http::a_rate_is_a_burst_that_refills_continuously`).
+
+// The roles and scopes of every handler the modules declare, once for the binary, as an
+// application declares them at its crate root. The hierarchy is `routing`'s; the other
+// modules use `admin` and `auditor` only as roles of their own, which it does not change.
+secure_api::roles! {
+    admin > editor > viewer,
+    admin > auditor,
+}
+secure_api::scopes! { "notes:read", "notes:write", "reports:read" }
+
+mod common;
+
+mod audit;
+mod demo;
+mod demo_tokens;
+mod http;
+mod jwt;
+mod quickstart;
+mod readme;
+mod redis;
+mod routing;
+mod sqlite_store;
+mod tls;
+mod ui;
