@@ -14,7 +14,8 @@
 
 #![allow(missing_docs)]
 
-use secure_api::{Bucket, MemoryStore, Rate, RateKey, RateLimitStore, Subject};
+use secure_api::limit::{Bucket, MemoryStore, RateLimitStore, Subject};
+use secure_api::policy::{Rate, RateKey};
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 use std::alloc::System;
 use std::future::Future;

@@ -3,7 +3,8 @@
 //! `tests/suite/common.rs`; a bench does not depend on them.)
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use secure_api::{Key, Secret};
+use secure_api::Secret;
+use secure_api::jwt::Key;
 use serde_json::Value;
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -42,6 +42,6 @@ async fn list_users(
 
 /// Allow, deny and throttle counts per handler and reason, to spot an attack in progress.
 #[secure(role = "admin", rate = "60/1m")]
-async fn counters(State(security): State<Security>) -> Json<Vec<secure_api::Counter>> {
+async fn counters(State(security): State<Security>) -> Json<Vec<secure_api::audit::Counter>> {
     Json(security.counters())
 }

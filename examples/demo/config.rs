@@ -13,7 +13,8 @@
 
 use crate::{db, tls};
 use secure_api::seal::Sealer;
-use secure_api::{Secret, Security, SqliteTokenStore};
+use secure_api::store::SqliteTokenStore;
+use secure_api::{Secret, Security};
 use std::error::Error;
 use std::ffi::OsString;
 use std::net::SocketAddr;

@@ -2,8 +2,8 @@
 //! that feeds the `RateLimit` headers, and the limits the guard applies besides each
 //! handler's own.
 
-pub use crate::policy::{Rate, RateKey};
-pub use crate::store::{BoxFuture, StoreUnavailable};
+use crate::policy::Rate;
+use crate::store::{BoxFuture, StoreUnavailable};
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use governor::clock::{Clock, DefaultClock};
@@ -313,6 +313,7 @@ impl Limits {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::RateKey;
     use std::net::Ipv6Addr;
 
     fn bucket(max: u32, window: Duration) -> Bucket {

@@ -4,7 +4,8 @@
 
 use axum::Router;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use secure_api::{Key, Secret, Security};
+use secure_api::jwt::Key;
+use secure_api::{Secret, Security};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;

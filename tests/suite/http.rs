@@ -469,14 +469,20 @@ async fn forwarded_for_counts_only_through_trusted_proxies() {
 /// A store that cannot be reached — what a Redis outage looks like to the guard.
 struct UnreachableStore;
 
-impl secure_api::RateLimitStore for UnreachableStore {
+impl secure_api::limit::RateLimitStore for UnreachableStore {
     fn check<'a>(
         &'a self,
-        _: &'a secure_api::Bucket,
-        _: &'a secure_api::Subject,
-    ) -> secure_api::BoxFuture<'a, Result<secure_api::RateDecision, secure_api::StoreUnavailable>>
-    {
-        Box::pin(async { Err(secure_api::StoreUnavailable("connection refused".into())) })
+        _: &'a secure_api::limit::Bucket,
+        _: &'a secure_api::limit::Subject,
+    ) -> secure_api::store::BoxFuture<
+        'a,
+        Result<secure_api::limit::RateDecision, secure_api::store::StoreUnavailable>,
+    > {
+        Box::pin(async {
+            Err(secure_api::store::StoreUnavailable(
+                "connection refused".into(),
+            ))
+        })
     }
 }
 

@@ -5,7 +5,8 @@ use crate::common::{self, Answer, HmacKey, claims, client, now, serve, sign};
 use axum::Router;
 use axum::routing::get;
 use jsonwebtoken::{Algorithm, EncodingKey};
-use secure_api::{AuthUser, Key, MAX_TOKEN_BYTES, Security, TokenRejection, secure};
+use secure_api::jwt::{Key, MAX_TOKEN_BYTES, TokenRejection};
+use secure_api::{AuthUser, Security, secure};
 use serde_json::{Value, json};
 
 fn base64url(bytes: &[u8]) -> String {

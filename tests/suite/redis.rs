@@ -8,7 +8,8 @@
 use crate::common::{self, Answer, HmacKey, client, serve};
 use axum::Router;
 use secure_api::routing::{SecureRouter, get};
-use secure_api::{AuthUser, Principal, RedisStore, Security, secure};
+use secure_api::store::RedisStore;
+use secure_api::{AuthUser, Principal, Security, secure};
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

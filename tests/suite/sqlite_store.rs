@@ -1,7 +1,9 @@
 //! `SqliteTokenStore` against a real SQLite file: the semantics of `MemoryTokenStore`,
 //! persistence across reopening, and atomic spends under concurrency.
 
-use secure_api::{Principal, RefreshRecord, Spend, SqliteTokenStore, TokenStore};
+use secure_api::Principal;
+use secure_api::store::SqliteTokenStore;
+use secure_api::tokens::{RefreshRecord, Spend, TokenStore};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};

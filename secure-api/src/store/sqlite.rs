@@ -16,7 +16,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A [`TokenStore`] in a SQLite database: the same semantics as
-/// [`MemoryTokenStore`](crate::MemoryTokenStore), but persistent.
+/// [`MemoryTokenStore`](crate::tokens::MemoryTokenStore), but persistent.
 ///
 /// Refresh tokens are stored only by their hash, with the [`Principal`] as JSON. Spending a
 /// token is one `BEGIN IMMEDIATE` transaction, so two concurrent refreshes with the same
@@ -24,7 +24,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// refresh tokens and revocations are purged as new tokens are inserted.
 ///
 /// ```no_run
-/// use secure_api::{Security, SqliteTokenStore};
+/// use secure_api::Security;
+/// use secure_api::store::SqliteTokenStore;
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let store = SqliteTokenStore::open("sqlite://tokens.db").await?;

@@ -3,7 +3,6 @@
 
 mod store;
 
-pub use crate::jwt::ACCESS_TOKEN_TYPE;
 pub use store::{MemoryTokenStore, Principal, RefreshRecord, Spend, TokenStore};
 
 use crate::audit;

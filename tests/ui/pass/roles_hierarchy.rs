@@ -3,7 +3,8 @@
 // identifiers; the same name may appear in several chains.
 use axum::{Router, routing::get};
 use secure_api::routing::GuardedHandler;
-use secure_api::{PolicySpec, Security, secure};
+use secure_api::{Security, secure};
+use secure_api::policy::PolicySpec;
 
 secure_api::roles! {
     admin > editor > viewer,
