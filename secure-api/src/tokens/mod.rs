@@ -69,16 +69,9 @@ impl axum::response::IntoResponse for TokenError {
     }
 }
 
-/// Issues, refreshes and revokes tokens for `Security`: the signing key, the token store and
-/// the lifetimes, fixed when `Security` is built.
-pub(crate) struct Issuer {
-    issuer: String,
-    audience: String,
-    signing_key: Option<SigningKey>,
-    store: Arc<dyn TokenStore>,
-    access_token_ttl: Duration,
-    refresh_token_ttl: Duration,
-}
+/// Issues, refreshes and revokes tokens for `Security`, with what was fixed when `Security`
+/// was built.
+pub(crate) struct Issuer(IssuerSettings);
 
 /// What the issuer is built from; `SecurityBuilder` fills it.
 pub(crate) struct IssuerSettings {
@@ -93,27 +86,12 @@ pub(crate) struct IssuerSettings {
 
 impl Issuer {
     pub(crate) fn new(settings: IssuerSettings) -> Self {
-        let IssuerSettings {
-            issuer,
-            audience,
-            signing_key,
-            store,
-            access_token_ttl,
-            refresh_token_ttl,
-        } = settings;
-        Self {
-            issuer,
-            audience,
-            signing_key,
-            store,
-            access_token_ttl,
-            refresh_token_ttl,
-        }
+        Self(settings)
     }
 
     /// Where refresh families and revocations live; the guard asks it about every `jti`.
     pub(crate) fn store(&self) -> &dyn TokenStore {
-        &*self.store
+        &*self.0.store
     }
 
     pub(crate) async fn issue(&self, principal: &Principal) -> Result<TokenPair, TokenError> {
@@ -125,15 +103,16 @@ impl Issuer {
         principal: &Principal,
         family: String,
     ) -> Result<TokenPair, TokenError> {
-        let access_ttl = self.access_token_ttl;
+        let access_ttl = self.0.access_token_ttl;
         let access_token = self.sign_access_token(principal, access_ttl)?;
         let refresh_token = new_refresh_token();
-        self.store
+        self.0
+            .store
             .insert(RefreshRecord {
                 hash: refresh_hash(&refresh_token),
                 family,
                 principal: principal.clone(),
-                expires_at: now() + self.refresh_token_ttl.as_secs(),
+                expires_at: now() + self.0.refresh_token_ttl.as_secs(),
             })
             .await?;
         Ok(TokenPair {
@@ -146,6 +125,7 @@ impl Issuer {
 
     pub(crate) async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, TokenError> {
         let spend = self
+            .0
             .store
             .spend(&refresh_hash(refresh_token), now())
             .await?;
@@ -189,15 +169,16 @@ impl Issuer {
         refresh_token: Option<&str>,
     ) -> Result<(), TokenError> {
         if let Some(jti) = user.jti() {
-            self.store.revoke_access(jti, user.expires_at()).await?;
+            self.0.store.revoke_access(jti, user.expires_at()).await?;
         }
         if let Some(token) = refresh_token
             && let Some(family) = self
+                .0
                 .store
                 .family_of(&refresh_hash(token), user.subject())
                 .await?
         {
-            self.store.revoke_family(&family).await?;
+            self.0.store.revoke_family(&family).await?;
         }
         tracing::info!(
             target: audit::TARGET,
@@ -213,7 +194,7 @@ impl Issuer {
         principal: &Principal,
         ttl: Duration,
     ) -> Result<String, ConfigError> {
-        let signing_key = self.signing_key.as_ref().ok_or_else(|| {
+        let signing_key = self.0.signing_key.as_ref().ok_or_else(|| {
             ConfigError::invalid(
                 "keys",
                 "no configured key can sign (only HMAC keys hold a secret)",
@@ -221,8 +202,8 @@ impl Issuer {
         })?;
         let now = now();
         signing_key.sign(&serde_json::json!({
-            "iss": self.issuer,
-            "aud": self.audience,
+            "iss": self.0.issuer,
+            "aud": self.0.audience,
             "sub": principal.subject,
             "iat": now,
             "nbf": now,
