@@ -132,6 +132,16 @@ impl SecureArgs {
     }
 }
 
+/// The `crate = "..."` argument alone, read leniently for the error fallback, when the
+/// arguments as a whole did not parse.
+pub(crate) fn crate_path(args: TokenStream) -> Option<syn::Path> {
+    let items = NestedMeta::parse_meta_list(args).ok()?;
+    items.iter().find_map(|item| match item {
+        NestedMeta::Meta(meta) if meta.path().is_ident("crate") => syn::Path::from_meta(meta).ok(),
+        _ => None,
+    })
+}
+
 /// `any_role()` and its kin: a list that names nothing would read as "no requirement".
 fn empty_list(name: &str) -> Option<Error> {
     let kind = match name {
@@ -391,6 +401,17 @@ mod tests {
         );
         let errors = errors_of(quote! { any_role(admin) });
         assert!(errors[0].contains(r#"write `"admin"`"#), "{errors:#?}");
+    }
+
+    #[test]
+    fn the_fallback_finds_the_crate_among_mistakes() {
+        let path = crate_path(quote! { rol = "admin", rate = "1/x", crate = "::my_api::security" });
+        assert_eq!(
+            path.map(|path| quote::quote!(#path).to_string()),
+            Some(":: my_api :: security".to_owned())
+        );
+        assert!(crate_path(quote! { rol = "admin" }).is_none());
+        assert!(crate_path(quote! { crate = }).is_none());
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use crate::attr::{ArgumentNames, MaxAge, SecureArgs};
 use crate::item::Function;
-use crate::model::{Input, Mfa, Policy, RateKey, Requirement, SecureHandler, Wrapper};
+use crate::model::{self, Input, Mfa, Policy, RateKey, Requirement, SecureHandler, Wrapper};
 use crate::names::{Kind, NameList, OneName};
 use darling::Error;
 use darling::error::Accumulator;
@@ -74,9 +74,7 @@ pub(crate) fn check(
             .iter()
             .map(|input| wrapped(input, validated))
             .collect(),
-        krate: args
-            .krate
-            .unwrap_or_else(|| syn::parse_quote!(::secure_api)),
+        krate: model::runtime(args.krate),
     };
     errors.finish_with(handler)
 }

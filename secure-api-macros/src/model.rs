@@ -15,6 +15,11 @@ pub(crate) struct SecureHandler {
     pub(crate) krate: syn::Path,
 }
 
+/// The runtime's path: `crate = "..."` if given, else `::secure_api`.
+pub(crate) fn runtime(krate: Option<syn::Path>) -> syn::Path {
+    krate.unwrap_or_else(|| syn::parse_quote!(::secure_api))
+}
+
 /// What the guard enforces, as the runtime's `PolicySpec` will state it.
 pub(crate) struct Policy {
     pub(crate) public: bool,
@@ -24,6 +29,22 @@ pub(crate) struct Policy {
     pub(crate) validated: bool,
     pub(crate) mfa: Option<Mfa>,
     pub(crate) limit_fail_open: bool,
+}
+
+impl Policy {
+    /// A bearer policy with no requirement: what the error fallback states, so that the
+    /// handler keeps its guard. It never runs, since the crate does not compile.
+    pub(crate) fn placeholder() -> Self {
+        Self {
+            public: false,
+            roles: Requirement::Nothing,
+            scopes: Requirement::Nothing,
+            rate: None,
+            validated: false,
+            mfa: None,
+            limit_fail_open: false,
+        }
+    }
 }
 
 /// The roles or the scopes a caller must hold.

@@ -1,7 +1,8 @@
 //! The attribute as a pipeline: the item is parsed (`item`), then the arguments (`attr`),
 //! then both are checked against each other (`check`), and the checked model is expanded
-//! (`expand`). On any error the function is still emitted, next to the errors.
+//! (`expand`). On any error the function is still emitted with its guard, next to the errors.
 
+use crate::model::{self, Policy, SecureHandler};
 use crate::{attr, check, expand, item};
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -15,23 +16,38 @@ pub(crate) fn secure(args: TokenStream, item: TokenStream) -> TokenStream {
             return quote!(#error #item);
         }
     };
-    let args = attr::SecureArgs::parse(args);
-    match check::check(&function, args) {
+    let parsed = attr::SecureArgs::parse(args.clone());
+    match check::check(&function, parsed) {
         Ok(handler) => expand::expand(&handler),
-        Err(errors) => fallback(function, &errors),
+        Err(errors) => fallback(function, args, errors),
     }
 }
 
-/// The errors, and the function unchanged but for a missing `async` (which is one of the
-/// errors), so that the router code around it does not drown in follow-on errors.
-fn fallback(mut function: item::Function, errors: &darling::Error) -> TokenStream {
-    let errors = errors.clone().write_errors();
-    // A handler must be `async` to be mounted: the error says so, and adding it here keeps
-    // `get(handler)` from failing a second time.
+/// The errors, and the function taking a guard with a placeholder policy (a bearer token,
+/// nothing more) and its inputs unwrapped, so that the router that mounts it, a
+/// `SecureRouter` included, reports nothing more. The placeholder never runs: the crate does
+/// not compile. A missing `async` is added (its error is among the errors); a function with
+/// `self` gets no guard, since the guard cannot go before `self`.
+fn fallback(
+    mut function: item::Function,
+    args: TokenStream,
+    errors: darling::Error,
+) -> TokenStream {
+    let errors = errors.write_errors();
     if function.sig.asyncness.is_none() {
         function.sig.asyncness = Some(syn::Token![async](function.sig.fn_token.span));
     }
-    quote!(#errors #function)
+    if function.sig.receiver().is_some() {
+        return quote!(#errors #function);
+    }
+    let handler = SecureHandler {
+        function,
+        policy: Policy::placeholder(),
+        inputs: Vec::new(),
+        krate: model::runtime(attr::crate_path(args)),
+    };
+    let expanded = expand::expand(&handler);
+    quote!(#errors #expanded)
 }
 
 #[cfg(test)]
