@@ -1,12 +1,14 @@
 //! Parsing of the arguments of `#[secure(...)]` into [`SecureArgs`], one darling value per
 //! argument, each keeping the span of the token it came from.
 
+use crate::duration::{self, Fault};
+use crate::model::{Rate, RateKey};
+use crate::names::{Kind, NameList, OneName, Role, Scope};
 use darling::ast::NestedMeta;
 use darling::util::{Flag, Override, SpannedValue};
 use darling::{Error, FromMeta};
 use proc_macro2::{Span, TokenStream};
-use std::marker::PhantomData;
-use syn::{LitStr, Meta};
+use syn::Meta;
 
 /// Every argument `#[secure]` accepts, in the order the documentation lists them.
 pub(crate) const ARGUMENTS: &[&str] = &[
@@ -30,10 +32,10 @@ pub(crate) const ARGUMENTS: &[&str] = &[
 #[derive(Debug, FromMeta)]
 pub(crate) struct SecureArgs {
     pub(crate) public: Flag,
-    pub(crate) role: Option<SpannedValue<Name<Role>>>,
+    pub(crate) role: Option<SpannedValue<OneName<Role>>>,
     pub(crate) any_role: Option<SpannedValue<NameList<Role>>>,
     pub(crate) all_roles: Option<SpannedValue<NameList<Role>>>,
-    pub(crate) scope: Option<SpannedValue<Name<Scope>>>,
+    pub(crate) scope: Option<SpannedValue<OneName<Scope>>>,
     pub(crate) any_scope: Option<SpannedValue<NameList<Scope>>>,
     pub(crate) all_scopes: Option<SpannedValue<NameList<Scope>>>,
     pub(crate) rate: Option<SpannedValue<Rate>>,
@@ -130,21 +132,27 @@ impl SecureArgs {
     }
 }
 
+/// The `crate = "..."` argument alone, read leniently for the error fallback, when the
+/// arguments as a whole did not parse.
+pub(crate) fn crate_path(args: TokenStream) -> Option<syn::Path> {
+    let items = NestedMeta::parse_meta_list(args).ok()?;
+    items.iter().find_map(|item| match item {
+        NestedMeta::Meta(meta) if meta.path().is_ident("crate") => syn::Path::from_meta(meta).ok(),
+        _ => None,
+    })
+}
+
 /// `any_role()` and its kin: a list that names nothing would read as "no requirement".
 fn empty_list(name: &str) -> Option<Error> {
-    let example = match name {
-        "any_role" | "all_roles" => Role::EXAMPLES,
-        "any_scope" | "all_scopes" => Scope::EXAMPLES,
+    let kind = match name {
+        "any_role" | "all_roles" => Kind::Role,
+        "any_scope" | "all_scopes" => Kind::Scope,
         _ => return None,
     };
-    let what = if name.contains("role") {
-        "role"
-    } else {
-        "scope"
-    };
+    let [first, second] = kind.examples();
     Some(Error::custom(format!(
-        "`{name}()` names no {what}; list at least one, e.g. `{name}(\"{}\", \"{}\")`",
-        example[0], example[1]
+        "`{name}()` names no {what}; list at least one, e.g. `{name}(\"{first}\", \"{second}\")`",
+        what = kind.word()
     )))
 }
 
@@ -159,157 +167,6 @@ fn unknown_argument(path: &syn::Path) -> Error {
         "unknown argument `{written}` in #[secure]; valid arguments are {valid}"
     ))
     .with_span(path)
-}
-
-/// Whether a [`Name`] is a role or a scope, for messages that use the right words.
-pub(crate) trait Kind {
-    /// `role` or `scope`, as in `role = "admin"`.
-    const WHAT: &'static str;
-    /// The argument naming several names of which one suffices.
-    const ANY: &'static str;
-    /// The argument naming several names that are all required.
-    const ALL: &'static str;
-    /// Two names of this kind, for examples.
-    const EXAMPLES: [&'static str; 2];
-}
-
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Role;
-
-impl Kind for Role {
-    const WHAT: &'static str = "role";
-    const ANY: &'static str = "any_role";
-    const ALL: &'static str = "all_roles";
-    const EXAMPLES: [&'static str; 2] = ["admin", "editor"];
-}
-
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Scope;
-
-impl Kind for Scope {
-    const WHAT: &'static str = "scope";
-    const ANY: &'static str = "any_scope";
-    const ALL: &'static str = "all_scopes";
-    const EXAMPLES: [&'static str; 2] = ["reports:read", "reports:write"];
-}
-
-/// A role or scope name: non-empty and free of white space, because scopes travel as one
-/// space-delimited claim and a name with a space in it could never match.
-#[derive(Debug, Clone)]
-pub(crate) struct Name<K> {
-    pub(crate) text: String,
-    /// The string literal it was written as, where an undeclared name is reported.
-    pub(crate) span: Span,
-    kind: PhantomData<K>,
-}
-
-impl<K: Kind> FromMeta for Name<K> {
-    fn from_value(value: &syn::Lit) -> darling::Result<Self> {
-        match value {
-            syn::Lit::Str(lit) => name_from_literal(lit),
-            other => Err(Error::unexpected_lit_type(other).with_span(other)),
-        }
-    }
-
-    fn from_string(value: &str) -> darling::Result<Self> {
-        let what = K::WHAT;
-        if value.trim().is_empty() {
-            return Err(Error::custom(format!(
-                "a {what} name cannot be empty; write the {what} the caller must hold, \
-                 e.g. `{what} = \"{}\"`",
-                K::EXAMPLES[0]
-            )));
-        }
-        if value.chars().any(char::is_whitespace) {
-            let words: Vec<String> = value
-                .split_whitespace()
-                .map(|word| format!("\"{word}\""))
-                .collect();
-            let instead = match words.as_slice() {
-                [word] => format!("write it without the white space: {word}"),
-                words => {
-                    let words = words.join(", ");
-                    format!(
-                        "give each {what} as its own string: `{}({words})` for any one of them, \
-                         `{}({words})` for all of them",
-                        K::ANY,
-                        K::ALL
-                    )
-                }
-            };
-            return Err(Error::custom(format!(
-                "`{value}` contains white space, which no {what} name can match; {instead}"
-            )));
-        }
-        Ok(Self {
-            text: value.to_owned(),
-            span: Span::call_site(),
-            kind: PhantomData,
-        })
-    }
-}
-
-/// A list of names written `any_role("admin", "editor")`.
-#[derive(Debug, Clone)]
-pub(crate) struct NameList<K>(pub(crate) Vec<Name<K>>);
-
-impl<K: Kind> FromMeta for NameList<K> {
-    fn from_list(items: &[NestedMeta]) -> darling::Result<Self> {
-        let mut errors = Error::accumulator();
-        let names: Vec<Name<K>> = items
-            .iter()
-            .filter_map(|item| match item {
-                NestedMeta::Lit(syn::Lit::Str(lit)) => errors.handle(name_from_literal(lit)),
-                NestedMeta::Meta(Meta::Path(path)) => {
-                    let written = quote::quote!(#path).to_string().replace(' ', "");
-                    errors.push(
-                        Error::custom(format!(
-                            "{what} names are string literals: write `\"{written}\"`",
-                            what = K::WHAT
-                        ))
-                        .with_span(path),
-                    );
-                    None
-                }
-                other => {
-                    errors.push(
-                        Error::custom(format!(
-                            "expected a {what} name as a string literal, e.g. \"{example}\"",
-                            what = K::WHAT,
-                            example = K::EXAMPLES[0]
-                        ))
-                        .with_span(other),
-                    );
-                    None
-                }
-            })
-            .collect();
-        if items.is_empty() {
-            // `parse` reports `any_role()` with its name; this covers any other way in.
-            errors.push(Error::custom(format!(
-                "the list names no {what}; list at least one, e.g. `(\"{example}\")`",
-                what = K::WHAT,
-                example = K::EXAMPLES[0]
-            )));
-        }
-        errors.finish_with(Self(names))
-    }
-}
-
-fn name_from_literal<K: Kind>(lit: &LitStr) -> darling::Result<Name<K>> {
-    Name::from_string(&lit.value())
-        .map(|name| Name {
-            span: lit.span(),
-            ..name
-        })
-        .map_err(|error| error.with_span(lit))
-}
-
-/// `rate = "100/15m"`: at most `max` requests per `window_secs`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Rate {
-    pub(crate) max: u32,
-    pub(crate) window_secs: u64,
 }
 
 const RATE_SHAPE: &str =
@@ -334,55 +191,23 @@ impl FromMeta for Rate {
             )));
         }
         let window = window.trim();
-        let digits = window.len()
-            - window
-                .trim_start_matches(|c: char| c.is_ascii_digit())
-                .len();
-        let (amount, unit) = window.split_at(digits);
-        let amount: u64 = match amount {
-            "" => 1,
-            digits => digits.parse().map_err(|_| {
-                Error::custom(format!(
-                    "the window `{window}` in rate `{value}` is too large"
-                ))
-            })?,
-        };
-        let unit_secs = match unit_secs(unit) {
-            Some(secs) => secs,
-            None if unit.is_empty() => {
-                return Err(Error::custom(format!(
+        let window_secs = duration::parse_secs(window).map_err(|fault| {
+            Error::custom(match fault {
+                Fault::TooLarge => format!("the window `{window}` in rate `{value}` is too large"),
+                Fault::NoUnit => format!(
                     "the window `{window}` in rate `{value}` has no unit; \
                      add s, m, h or d, e.g. \"{count}/{window}m\""
-                )));
-            }
-            None => {
-                return Err(Error::custom(format!(
-                    "unknown unit `{unit}` in rate `{value}`; use s (seconds), m (minutes), \
-                     h (hours) or d (days)"
-                )));
-            }
-        };
-        if amount == 0 {
-            return Err(Error::custom(format!(
-                "the window of rate `{value}` is zero; give it a length, e.g. \"{count}/1{unit}\""
-            )));
-        }
-        let window_secs = amount.checked_mul(unit_secs).ok_or_else(|| {
-            Error::custom(format!(
-                "the window `{window}` in rate `{value}` is too large"
-            ))
+                ),
+                Fault::UnknownUnit(unit) => format!(
+                    "unknown unit `{unit}` in rate `{value}`; use {units}",
+                    units = duration::UNITS
+                ),
+                Fault::Zero(unit) => format!(
+                    "the window of rate `{value}` is zero; give it a length, e.g. \"{count}/1{unit}\""
+                ),
+            })
         })?;
         Ok(Self { max, window_secs })
-    }
-}
-
-fn unit_secs(unit: &str) -> Option<u64> {
-    match unit {
-        "s" => Some(1),
-        "m" => Some(60),
-        "h" => Some(60 * 60),
-        "d" => Some(24 * 60 * 60),
-        _ => None,
     }
 }
 
@@ -410,32 +235,15 @@ pub(crate) struct MaxAge {
 
 impl FromMeta for MaxAge {
     fn from_string(value: &str) -> darling::Result<Self> {
-        let text = value.trim();
-        let digits = text.len() - text.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-        let (amount, unit) = text.split_at(digits);
-        let secs = amount
-            .parse::<u64>()
-            .ok()
-            .zip(unit_secs(unit))
-            .and_then(|(amount, unit)| amount.checked_mul(unit))
-            .filter(|secs| *secs > 0);
-        match secs {
-            Some(secs) => Ok(Self { secs }),
-            None => Err(Error::custom(format!(
+        match duration::parse_secs(value) {
+            Ok(secs) => Ok(Self { secs }),
+            Err(_) => Err(Error::custom(format!(
                 "`{value}` is not a duration; write the longest time since the second factor \
                  was used as a number and a unit (s, m, h or d), e.g. `mfa = \"15m\"`, or just \
                  `mfa` for no limit"
             ))),
         }
     }
-}
-
-/// What a rate limit counts by: `rate_key = "ip" | "user" | "global"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum RateKey {
-    Ip,
-    User,
-    Global,
 }
 
 impl FromMeta for RateKey {
@@ -542,6 +350,27 @@ mod tests {
     }
 
     #[test]
+    fn rate_windows_and_mfa_ages_share_one_grammar() {
+        let args = SecureArgs::parse(quote! { rate = "10/m", mfa = "m" }).expect("both parse");
+        let window = args.rate.map(|rate| rate.window_secs);
+        let max_age = args.mfa.map(|mfa| match *mfa {
+            Override::Explicit(max_age) => Some(max_age.secs),
+            Override::Inherit => None,
+        });
+        assert_eq!((window, max_age), (Some(60), Some(Some(60))));
+        for (window, age) in [("15m", "15m"), ("2h", "2h"), ("1d", "d"), ("s", "1s")] {
+            let rate = Rate::from_string(&format!("1/{window}")).expect(window);
+            let max_age = MaxAge::from_string(age).expect(age);
+            assert_eq!(rate.window_secs, max_age.secs, "{window} / {age}");
+        }
+        for bad in ["15", "15x", "0m", "99999999999999999999s", "", "15 m"] {
+            let error = MaxAge::from_string(bad).expect_err(bad).to_string();
+            assert!(error.contains("is not a duration"), "{bad}: {error}");
+            assert!(Rate::from_string(&format!("1/{bad}")).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn all_mistakes_are_reported_in_one_pass() {
         let errors = errors_of(quote! { rol = "admin", rate = "0/1m", rate_key = "ipp" });
         assert_eq!(errors.len(), 3, "{errors:#?}");
@@ -572,6 +401,17 @@ mod tests {
         );
         let errors = errors_of(quote! { any_role(admin) });
         assert!(errors[0].contains(r#"write `"admin"`"#), "{errors:#?}");
+    }
+
+    #[test]
+    fn the_fallback_finds_the_crate_among_mistakes() {
+        let path = crate_path(quote! { rol = "admin", rate = "1/x", crate = "::my_api::security" });
+        assert_eq!(
+            path.map(|path| quote::quote!(#path).to_string()),
+            Some(":: my_api :: security".to_owned())
+        );
+        assert!(crate_path(quote! { rol = "admin" }).is_none());
+        assert!(crate_path(quote! { crate = }).is_none());
     }
 
     #[test]

@@ -3,56 +3,13 @@
 //! expansion calls with every name it requires: a declared name becomes its `Grant`, an
 //! undeclared one a compile error on the name, with the nearest declared name suggested.
 
+use crate::names::{Kind, Name};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use std::collections::{BTreeMap, BTreeSet};
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Ident, LitStr, Token};
-
-/// Roles or scopes: the words that differ between the two declarations.
-#[derive(Clone, Copy)]
-pub(crate) enum Kind {
-    Role,
-    Scope,
-}
-
-impl Kind {
-    fn word(self) -> &'static str {
-        match self {
-            Self::Role => "role",
-            Self::Scope => "scope",
-        }
-    }
-
-    fn checker(self) -> Ident {
-        format_ident!("__secure_{}", self.word())
-    }
-}
-
-/// A name as written: `admin` or `"notes:read"`.
-struct Name {
-    text: String,
-    span: Span,
-}
-
-impl Parse for Name {
-    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        if input.peek(LitStr) {
-            let lit: LitStr = input.parse()?;
-            Ok(Self {
-                text: lit.value(),
-                span: lit.span(),
-            })
-        } else {
-            let ident: Ident = input.call(syn::ext::IdentExt::parse_any)?;
-            Ok(Self {
-                text: ident.to_string(),
-                span: ident.span(),
-            })
-        }
-    }
-}
 
 /// `admin > editor > viewer, auditor`: chains of names, each implying the ones after it.
 struct Declaration(Punctuated<Punctuated<Name, Token![>]>, Token![,]>);
@@ -95,11 +52,8 @@ fn checker(kind: Kind, declaration: &Declaration) -> (TokenStream, Option<syn::E
     for chain in &declaration.0 {
         let names: Vec<&Name> = chain.iter().collect();
         for name in &names {
-            if name.text.is_empty() || name.text.chars().any(char::is_whitespace) {
-                fail(
-                    name.span,
-                    format!("a {word} name cannot be empty or contain white space"),
-                );
+            if let Err(fault) = name.check() {
+                fail(name.span, fault.in_declaration(kind));
             }
             if !above.contains_key(&name.text) {
                 above.insert(name.text.clone(), BTreeSet::new());

@@ -1,0 +1,394 @@
+//! The rules that relate the arguments to each other and to the handler's signature, one
+//! function per rule, all run in one pass so that every mistake is reported at once. Their
+//! outcome is the [`SecureHandler`] that `expand` turns into code; the client inputs are
+//! classified here, once.
+
+use crate::attr::{ArgumentNames, MaxAge, SecureArgs};
+use crate::item::Function;
+use crate::model::{self, Input, Mfa, Policy, RateKey, Requirement, SecureHandler, Wrapper};
+use crate::names::{Kind, NameList, OneName};
+use darling::Error;
+use darling::error::Accumulator;
+use darling::util::{Override, SpannedValue};
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::{FnArg, GenericArgument, PathArguments, Signature, Type};
+
+/// Checks the arguments (as parsed, or the errors parsing them gave) against each other and
+/// against the function they annotate.
+pub(crate) fn check(
+    function: &Function,
+    args: darling::Result<SecureArgs>,
+) -> darling::Result<SecureHandler> {
+    let mut errors = Error::accumulator();
+    handler_is_async(&function.sig, &mut errors);
+    handler_takes_no_self(&function.sig, &mut errors);
+    let Some(args) = errors.handle(args) else {
+        // Without the arguments nothing else can be judged; report what the signature showed.
+        return Err(Error::multiple(errors.into_inner()).flatten());
+    };
+
+    let roles = one_requirement_spelling(
+        Kind::Role,
+        [
+            args.role.as_ref().map(single),
+            args.any_role.as_ref().map(|list| list_of(list, false)),
+            args.all_roles.as_ref().map(|list| list_of(list, true)),
+        ],
+        &args.names,
+        &mut errors,
+    );
+    let scopes = one_requirement_spelling(
+        Kind::Scope,
+        [
+            args.scope.as_ref().map(single),
+            args.any_scope.as_ref().map(|list| list_of(list, false)),
+            args.all_scopes.as_ref().map(|list| list_of(list, true)),
+        ],
+        &args.names,
+        &mut errors,
+    );
+    public_excludes_requirements(&args, &mut errors);
+    public_needs_rate(&args, &mut errors);
+    let rate_key = public_counts_no_user(&args, &mut errors);
+    rate_key_needs_rate(&args, &mut errors);
+    fail_open_needs_rate(&args, &mut errors);
+    validate_excludes_skip(&args, &mut errors);
+    let inputs = client_inputs(&function.sig);
+    inputs_are_validated(&args, &inputs, &mut errors);
+    validation_has_inputs(&args, &inputs, &mut errors);
+
+    let validated = args.validate.is_present();
+    let handler = SecureHandler {
+        function: function.clone(),
+        policy: Policy {
+            public: args.public.is_present(),
+            roles,
+            scopes,
+            rate: args.rate.as_ref().map(|rate| (**rate, rate_key)),
+            validated,
+            mfa: args.mfa.as_ref().map(|mfa| mfa_of(mfa)),
+            limit_fail_open: args.limit_fail_open.is_some(),
+        },
+        inputs: inputs
+            .iter()
+            .map(|input| wrapped(input, validated))
+            .collect(),
+        krate: model::runtime(args.krate),
+    };
+    errors.finish_with(handler)
+}
+
+fn handler_is_async(sig: &Signature, errors: &mut Accumulator) {
+    if sig.asyncness.is_none() {
+        errors.push(
+            Error::custom("#[secure] handlers must be `async fn`: write `async fn` here")
+                .with_span(&sig.fn_token),
+        );
+    }
+}
+
+fn handler_takes_no_self(sig: &Signature, errors: &mut Accumulator) {
+    if let Some(receiver) = sig.receiver() {
+        errors.push(
+            Error::custom(
+                "#[secure] applies to free functions; axum handlers take no `self`. \
+                 Move the handler out of the `impl` block",
+            )
+            .with_span(&receiver.self_token),
+        );
+    }
+}
+
+/// A role or scope requirement is given by one of its three spellings (`role`, `any_role`,
+/// `all_roles`), not by two.
+fn one_requirement_spelling(
+    kind: Kind,
+    spellings: [Option<(Requirement, Span)>; 3],
+    names: &ArgumentNames,
+    errors: &mut Accumulator,
+) -> Requirement {
+    let what = kind.word();
+    let given: Vec<(&str, (Requirement, Span))> = [what, kind.any(), kind.all()]
+        .into_iter()
+        .zip(spellings)
+        .filter_map(|(name, value)| value.map(|value| (name, value)))
+        .collect();
+    if let [(first_name, _), rest @ ..] = given.as_slice()
+        && !rest.is_empty()
+    {
+        let all_names = given
+            .iter()
+            .flat_map(|(_, (requirement, _))| match requirement {
+                Requirement::Nothing => &[][..],
+                Requirement::AllOf(names) | Requirement::AnyOf(names) => names.as_slice(),
+            })
+            .map(|name| format!("{:?}", name.text))
+            .collect::<Vec<_>>()
+            .join(", ");
+        for (name, (_, span)) in rest {
+            errors.push(error_at(
+                names.span(name, *span),
+                format!(
+                    "`{name}` and `{first_name}` both set the {what} requirement; combine them \
+                     into one: `any_{what}({all_names})` if any one suffices, \
+                     `all_{what}s({all_names})` if all are needed"
+                ),
+            ));
+        }
+    }
+    given
+        .into_iter()
+        .next()
+        .map_or(Requirement::Nothing, |(_, (requirement, _))| requirement)
+}
+
+fn single<K>(name: &SpannedValue<OneName<K>>) -> (Requirement, Span) {
+    (Requirement::AllOf(vec![name.0.clone()]), name.span())
+}
+
+fn list_of<K>(list: &SpannedValue<NameList<K>>, all: bool) -> (Requirement, Span) {
+    let names = list.0.clone();
+    let requirement = if all {
+        Requirement::AllOf(names)
+    } else {
+        Requirement::AnyOf(names)
+    };
+    (requirement, list.span())
+}
+
+/// A `public` handler admits callers without a token: no role, scope or second factor.
+fn public_excludes_requirements(args: &SecureArgs, errors: &mut Accumulator) {
+    if !args.public.is_present() {
+        return;
+    }
+    for (name, span) in [
+        ("role", args.role.as_ref().map(SpannedValue::span)),
+        ("any_role", args.any_role.as_ref().map(SpannedValue::span)),
+        ("all_roles", args.all_roles.as_ref().map(SpannedValue::span)),
+        ("scope", args.scope.as_ref().map(SpannedValue::span)),
+        ("any_scope", args.any_scope.as_ref().map(SpannedValue::span)),
+        (
+            "all_scopes",
+            args.all_scopes.as_ref().map(SpannedValue::span),
+        ),
+        ("mfa", args.mfa.as_ref().map(SpannedValue::span)),
+    ] {
+        if let Some(span) = span {
+            errors.push(error_at(
+                args.names.span(name, span),
+                format!(
+                    "`{name}` cannot be checked on a `public` handler, which admits callers \
+                     without a token; remove `public` to require an authenticated caller, \
+                     or remove `{name}`"
+                ),
+            ));
+        }
+    }
+}
+
+fn public_needs_rate(args: &SecureArgs, errors: &mut Accumulator) {
+    if args.public.is_present() && args.rate.is_none() {
+        errors.push(error_at(
+            args.public.span(),
+            "a `public` handler must declare its own rate limit, counted per client IP: \
+                 add e.g. `rate = \"60/1m\"`",
+        ));
+    }
+}
+
+/// A `public` handler has no user to count by; returns what the rate counts by.
+fn public_counts_no_user(args: &SecureArgs, errors: &mut Accumulator) -> RateKey {
+    let public = args.public.is_present();
+    match (&args.rate_key, public) {
+        (Some(key), true) if **key == RateKey::User => {
+            errors.push(error_at(
+                key.span(),
+                "a `public` handler has no authenticated user to count by; \
+                     use `rate_key = \"ip\"` or `rate_key = \"global\"`",
+            ));
+            RateKey::Ip
+        }
+        (Some(key), _) => **key,
+        (None, true) => RateKey::Ip,
+        (None, false) => RateKey::User,
+    }
+}
+
+fn rate_key_needs_rate(args: &SecureArgs, errors: &mut Accumulator) {
+    if let (Some(key), None) = (&args.rate_key, &args.rate) {
+        errors.push(error_at(
+            args.names.span("rate_key", key.span()),
+            "`rate_key` chooses what `rate` counts by, but no `rate` is given; \
+             add one, e.g. `rate = \"100/15m\"`, or remove `rate_key`",
+        ));
+    }
+}
+
+fn fail_open_needs_rate(args: &SecureArgs, errors: &mut Accumulator) {
+    if let (Some(fail_open), None) = (&args.limit_fail_open, &args.rate) {
+        errors.push(error_at(
+            args.names.span("limit_fail_open", fail_open.span()),
+            "`limit_fail_open` concerns this handler's own rate limit; declare one with \
+             `rate = \"...\"` (the default limit always fails closed)",
+        ));
+    }
+}
+
+/// Where `skip_validation` was written, if it was.
+fn skip_validation(args: &SecureArgs) -> Option<Span> {
+    let reason = args.skip_validation.as_ref()?;
+    Some(args.names.span("skip_validation", reason.span()))
+}
+
+fn validate_excludes_skip(args: &SecureArgs, errors: &mut Accumulator) {
+    if let (true, Some(span)) = (args.validate.is_present(), skip_validation(args)) {
+        errors.push(error_at(
+            span,
+            "`skip_validation` contradicts `validate`; keep one of them",
+        ));
+    }
+}
+
+/// Every input garde can check is checked, or the attribute says why not.
+fn inputs_are_validated(args: &SecureArgs, inputs: &[ClientInput<'_>], errors: &mut Accumulator) {
+    if args.validate.is_present() || skip_validation(args).is_some() {
+        return;
+    }
+    for input in inputs.iter().filter(|input| input.validatable) {
+        let (ty, payload) = (input.ty, input.payload);
+        let ty_text = quote::quote!(#ty).to_string().replace(' ', "");
+        let payload_text = quote::quote!(#payload).to_string().replace(' ', "");
+        errors.push(error_at(
+            extractor_name(ty),
+            format!(
+                "`{ty_text}` would reach the handler unvalidated; add `validate` to \
+                 #[secure(...)] (with `#[derive(garde::Validate)]` on `{payload_text}`), or opt \
+                 out with `skip_validation = \"<why this input is safe>\"`"
+            ),
+        ));
+    }
+}
+
+/// `validate` and `skip_validation` need an input to act on.
+fn validation_has_inputs(args: &SecureArgs, inputs: &[ClientInput<'_>], errors: &mut Accumulator) {
+    if inputs.iter().any(|input| input.validatable) {
+        return;
+    }
+    if args.validate.is_present() {
+        errors.push(error_at(
+            args.validate.span(),
+            "`validate` found no `Json`, `Query`, `Form` or struct-typed `Path` input to \
+             check; remove it",
+        ));
+    }
+    if let Some(span) = skip_validation(args) {
+        errors.push(error_at(
+            span,
+            "`skip_validation` has nothing to skip: this handler takes no `Json`, `Query`, \
+             `Form` or struct-typed `Path` input; remove it",
+        ));
+    }
+}
+
+fn mfa_of(mfa: &Override<MaxAge>) -> Mfa {
+    match mfa {
+        Override::Inherit => Mfa::Required,
+        Override::Explicit(max_age) => Mfa::Within(max_age.secs),
+    }
+}
+
+/// An argument that carries client data into the handler.
+struct ClientInput<'a> {
+    position: usize,
+    ty: &'a Type,
+    payload: &'a Type,
+    /// garde can check it: every `Json`, `Query` and `Form`, and a `Path` whose type is a
+    /// struct (a `Path<u64>` is checked by its parse alone).
+    validatable: bool,
+}
+
+fn client_inputs(sig: &Signature) -> Vec<ClientInput<'_>> {
+    sig.inputs
+        .iter()
+        .enumerate()
+        .filter_map(|(position, input)| match input {
+            FnArg::Typed(typed) => {
+                let (extractor, payload) = extractor_of(&typed.ty)?;
+                let validatable = match extractor.as_str() {
+                    "Json" | "Query" | "Form" => true,
+                    "Path" => !is_scalar(payload),
+                    _ => return None,
+                };
+                Some(ClientInput {
+                    position,
+                    ty: &typed.ty,
+                    payload,
+                    validatable,
+                })
+            }
+            FnArg::Receiver(_) => None,
+        })
+        .collect()
+}
+
+/// How the expansion wraps `input`: `Valid` is spanned on the payload type, `Parsed` on the
+/// whole type.
+fn wrapped(input: &ClientInput<'_>, validated: bool) -> Input {
+    let (wrapper, span) = match input.validatable && validated {
+        true => (Wrapper::Valid, input.payload.span()),
+        false => (Wrapper::Parsed, input.ty.span()),
+    };
+    Input {
+        position: input.position,
+        wrapper,
+        span,
+    }
+}
+
+/// `Json<T>` (or `axum::Json<T>`) → ("Json", T).
+fn extractor_of(ty: &Type) -> Option<(String, &Type)> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    let PathArguments::AngleBracketed(arguments) = &last.arguments else {
+        return None;
+    };
+    let inner = arguments.args.iter().find_map(|argument| match argument {
+        GenericArgument::Type(inner) => Some(inner),
+        _ => None,
+    })?;
+    Some((last.ident.to_string(), inner))
+}
+
+fn is_scalar(ty: &Type) -> bool {
+    const SCALARS: &[&str] = &[
+        "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+        "bool", "char", "f32", "f64", "String", "Uuid",
+    ];
+    match ty {
+        Type::Tuple(tuple) => tuple.elems.iter().all(is_scalar),
+        Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .is_some_and(|last| SCALARS.iter().any(|scalar| last.ident == scalar)),
+        Type::Paren(inner) => is_scalar(&inner.elem),
+        _ => false,
+    }
+}
+
+/// `Json` in `axum::Json<T>`: one token, the one that names what the input is.
+fn extractor_name(ty: &Type) -> Span {
+    match ty {
+        Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .map_or_else(|| ty.span(), |last| last.ident.span()),
+        _ => ty.span(),
+    }
+}
+
+fn error_at(span: Span, message: impl std::fmt::Display) -> Error {
+    syn::Error::new(span, message).into()
+}

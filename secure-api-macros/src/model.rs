@@ -1,0 +1,101 @@
+//! The typed model between `check` and `expand`: a handler whose policy passed every check,
+//! with the spans the expansion puts its code on. `expand` reads nothing else.
+
+use crate::item::Function;
+use crate::names::Name;
+use proc_macro2::Span;
+
+/// A handler ready to be expanded.
+pub(crate) struct SecureHandler {
+    pub(crate) function: Function,
+    pub(crate) policy: Policy,
+    /// The client inputs to wrap, in signature order.
+    pub(crate) inputs: Vec<Input>,
+    /// Where the runtime is: `::secure_api`, or what `crate = "..."` says.
+    pub(crate) krate: syn::Path,
+}
+
+/// The runtime's path: `crate = "..."` if given, else `::secure_api`.
+pub(crate) fn runtime(krate: Option<syn::Path>) -> syn::Path {
+    krate.unwrap_or_else(|| syn::parse_quote!(::secure_api))
+}
+
+/// What the guard enforces, as the runtime's `PolicySpec` will state it.
+pub(crate) struct Policy {
+    pub(crate) public: bool,
+    pub(crate) roles: Requirement,
+    pub(crate) scopes: Requirement,
+    pub(crate) rate: Option<(Rate, RateKey)>,
+    pub(crate) validated: bool,
+    pub(crate) mfa: Option<Mfa>,
+    pub(crate) limit_fail_open: bool,
+}
+
+impl Policy {
+    /// A bearer policy with no requirement: what the error fallback states, so that the
+    /// handler keeps its guard. It never runs, since the crate does not compile.
+    pub(crate) fn placeholder() -> Self {
+        Self {
+            public: false,
+            roles: Requirement::Nothing,
+            scopes: Requirement::Nothing,
+            rate: None,
+            validated: false,
+            mfa: None,
+            limit_fail_open: false,
+        }
+    }
+}
+
+/// The roles or the scopes a caller must hold.
+pub(crate) enum Requirement {
+    Nothing,
+    AllOf(Vec<Name>),
+    AnyOf(Vec<Name>),
+}
+
+/// `rate = "100/15m"`: at most `max` requests per `window_secs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Rate {
+    pub(crate) max: u32,
+    pub(crate) window_secs: u64,
+}
+
+/// What a rate limit counts by: `rate_key = "ip" | "user" | "global"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RateKey {
+    Ip,
+    User,
+    Global,
+}
+
+/// `mfa` or `mfa = "15m"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mfa {
+    /// A second factor, used at any time.
+    Required,
+    /// A second factor used at most this many seconds ago.
+    Within(u64),
+}
+
+/// A client input the expansion wraps: `Json(body): Json<T>` becomes
+/// `Valid(Json(body)): Valid<Json<T>>`.
+pub(crate) struct Input {
+    /// Its position in the signature as written (before the guard is put first).
+    pub(crate) position: usize,
+    pub(crate) wrapper: Wrapper,
+    /// Where the wrapper is spanned: the payload type for `Valid` (`NewUser` in
+    /// `Json<NewUser>`), so that a missing `garde::Validate` is reported there, once; the
+    /// whole type for `Parsed`.
+    pub(crate) span: Span,
+}
+
+/// How an input is wrapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wrapper {
+    /// `Valid<E>`: parsed, then checked by garde.
+    Valid,
+    /// `Parsed<E>`: parsed only, with failures answered as problems; for inputs whose type
+    /// is their whole contract (`Path<u64>`) or that opted out with `skip_validation`.
+    Parsed,
+}
