@@ -10,5 +10,5 @@ async fn list_users() -> &'static str {
 }
 
 fn main() {
-    let _app: Router = Router::new().route("/users", get(list_users));
+    let _app: Router<secure_api::Security> = Router::new().route("/users", get(list_users));
 }

@@ -10,5 +10,5 @@ async fn reports() -> &'static str {
 }
 
 fn main() {
-    let _app: Router = Router::new().route("/reports", get(reports));
+    let _app: Router<secure_api::Security> = Router::new().route("/reports", get(reports));
 }

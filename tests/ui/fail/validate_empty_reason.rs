@@ -10,5 +10,5 @@ async fn upload(Json(blob): Json<serde_json::Value>) -> String {
 }
 
 fn main() {
-    let _app: Router = Router::new().route("/uploads", post(upload));
+    let _app: Router<secure_api::Security> = Router::new().route("/uploads", post(upload));
 }

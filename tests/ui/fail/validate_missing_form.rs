@@ -16,5 +16,5 @@ async fn comment(axum::Form(comment): axum::Form<Comment>) -> String {
 }
 
 fn main() {
-    let _app: Router = Router::new().route("/comments", post(comment));
+    let _app: Router<secure_api::Security> = Router::new().route("/comments", post(comment));
 }

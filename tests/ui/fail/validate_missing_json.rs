@@ -15,5 +15,5 @@ async fn create_user(Json(user): Json<NewUser>) -> String {
 }
 
 fn main() {
-    let _app: Router = Router::new().route("/users", post(create_user));
+    let _app: Router<secure_api::Security> = Router::new().route("/users", post(create_user));
 }

@@ -17,5 +17,5 @@ async fn download(Path(file): Path<FileRef>) -> String {
 }
 
 fn main() {
-    let _app: Router = Router::new().route("/files/{bucket}/{name}", get(download));
+    let _app: Router<secure_api::Security> = Router::new().route("/files/{bucket}/{name}", get(download));
 }

@@ -16,5 +16,5 @@ async fn search(Query(search): Query<Search>) -> String {
 }
 
 fn main() {
-    let _app: Router = Router::new().route("/search", get(search));
+    let _app: Router<secure_api::Security> = Router::new().route("/search", get(search));
 }

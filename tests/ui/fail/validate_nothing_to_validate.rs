@@ -10,5 +10,5 @@ async fn stats() -> &'static str {
 }
 
 fn main() {
-    let _app: Router = Router::new().route("/stats", get(stats));
+    let _app: Router<secure_api::Security> = Router::new().route("/stats", get(stats));
 }
