@@ -3,7 +3,7 @@
 //! expansion calls with every name it requires: a declared name becomes its `Grant`, an
 //! undeclared one a compile error on the name, with the nearest declared name suggested.
 
-use crate::names::{Kind, Name};
+use crate::names::{self, Kind, Name};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use std::collections::{BTreeMap, BTreeSet};
@@ -165,13 +165,8 @@ pub(crate) fn undeclared(input: TokenStream) -> TokenStream {
     };
     let wanted = name.value();
     let declared: Vec<String> = declared.iter().map(LitStr::value).collect();
-    let nearest = declared
-        .iter()
-        .map(|candidate| (edit_distance(&wanted, candidate), candidate))
-        .filter(|(distance, candidate)| *distance <= candidate.len().max(wanted.len()) / 3 + 1)
-        .min();
-    let suggestion = match nearest {
-        Some((_, candidate)) => format!("did you mean `{candidate}`? "),
+    let suggestion = match names::nearest(&wanted, declared.iter().map(String::as_str)) {
+        Some(candidate) => format!("did you mean `{candidate}`? "),
         None => String::new(),
     };
     let listed = declared
@@ -184,22 +179,6 @@ pub(crate) fn undeclared(input: TokenStream) -> TokenStream {
          (add it to `secure_api::{kind}s!` at the crate root if it is new)"
     );
     quote_spanned!(name.span()=> ::core::compile_error!(#message))
-}
-
-/// Levenshtein distance, for "did you mean".
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous + usize::from(ca != *cb);
-            previous = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]
@@ -237,6 +216,5 @@ mod tests {
         assert!(error.contains("did you mean `admin`?"), "{error}");
         let far = undeclared(quote!(scope "billing" "notes:read")).to_string();
         assert!(!far.contains("did you mean"), "{far}");
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 }

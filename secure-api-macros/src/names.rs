@@ -239,9 +239,47 @@ fn name_from_literal(kind: Kind, lit: &LitStr) -> darling::Result<Name> {
     }
 }
 
+/// The candidate closest to `wanted`, if it is close enough to be what was meant: for "did
+/// you mean" in messages about a declared name or an argument.
+pub(crate) fn nearest<'a>(
+    wanted: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|candidate| (edit_distance(wanted, candidate), candidate))
+        .filter(|(distance, candidate)| *distance <= candidate.len().max(wanted.len()) / 3 + 1)
+        .min()
+        .map(|(_, candidate)| candidate)
+}
+
+/// Levenshtein distance, for "did you mean".
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous + usize::from(ca != *cb);
+            previous = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_nearest_name_is_suggested_only_when_near() {
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(nearest("admn", ["admin", "editor"]), Some("admin"));
+        assert_eq!(nearest("rol", ["role", "rate", "public"]), Some("role"));
+        assert_eq!(nearest("billing", ["notes:read"]), None);
+    }
 
     fn rule(text: &str) -> Result<String, Fault> {
         let name = Name {

@@ -1,7 +1,10 @@
 //! Parsing of the arguments of `#[secure(...)]` into [`SecureArgs`], one darling value per
 //! argument, each keeping the span of the token it came from.
 
-use crate::duration::{self, Fault};
+mod values;
+
+pub(crate) use values::{FailOpenReason, MaxAge, Reason};
+
 use crate::model::{Rate, RateKey};
 use crate::names::{Kind, NameList, OneName, Role, Scope};
 use darling::ast::NestedMeta;
@@ -116,6 +119,10 @@ impl SecureArgs {
                     errors.push(error.with_span(ident));
                     return false;
                 }
+                if let Some(error) = misshapen(&name, meta) {
+                    errors.push(error);
+                    return false;
+                }
                 true
             })
             .collect();
@@ -142,6 +149,70 @@ pub(crate) fn crate_path(args: TokenStream) -> Option<syn::Path> {
     })
 }
 
+/// How an argument is written: a flag, `name = "text"`, `name(list)`, or a flag or text.
+#[derive(Clone, Copy)]
+enum Form {
+    Flag,
+    Text(&'static str),
+    List(&'static str),
+    FlagOrText(&'static str),
+}
+
+fn form(name: &str) -> Form {
+    match name {
+        "role" => Form::Text("role = \"admin\""),
+        "scope" => Form::Text("scope = \"reports:read\""),
+        "rate" => Form::Text("rate = \"100/15m\""),
+        "rate_key" => Form::Text("rate_key = \"ip\""),
+        "skip_validation" => Form::Text("skip_validation = \"<why this input is safe>\""),
+        "limit_fail_open" => Form::Text("limit_fail_open = \"<why it may run unlimited>\""),
+        "crate" => Form::Text("crate = \"::secure_api\""),
+        "any_role" => Form::List("any_role(\"admin\", \"editor\")"),
+        "all_roles" => Form::List("all_roles(\"admin\", \"editor\")"),
+        "any_scope" => Form::List("any_scope(\"reports:read\", \"reports:write\")"),
+        "all_scopes" => Form::List("all_scopes(\"reports:read\", \"reports:write\")"),
+        "mfa" => Form::FlagOrText("mfa = \"15m\""),
+        _ => Form::Flag,
+    }
+}
+
+/// An argument written in another form than its own (`rate = 100`, `public = true`,
+/// `any_role = "admin"`): darling would only name the token type it did not expect.
+fn misshapen(name: &str, meta: &Meta) -> Option<Error> {
+    let is_text = |value: &syn::Expr| {
+        matches!(
+            value,
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(_),
+                ..
+            })
+        )
+    };
+    let message = match (form(name), meta) {
+        (Form::Flag, Meta::Path(_))
+        | (Form::FlagOrText(_), Meta::Path(_))
+        | (Form::List(_), Meta::List(_)) => return None,
+        (Form::Text(_) | Form::FlagOrText(_), Meta::NameValue(pair)) if is_text(&pair.value) => {
+            return None;
+        }
+        (Form::Flag, _) => format!("`{name}` is a flag and takes no value: write `{name}` alone"),
+        (Form::Text(example), _) => {
+            format!("`{name}` takes a string literal: write `{example}`")
+        }
+        (Form::List(example), _) => {
+            format!("`{name}` takes a list of string literals: write `{example}`")
+        }
+        (Form::FlagOrText(example), _) => {
+            format!("`{name}` is a flag or takes a string literal: write `{name}` or `{example}`")
+        }
+    };
+    let error = Error::custom(message);
+    Some(match meta {
+        Meta::NameValue(pair) => error.with_span(&pair.value),
+        other => error.with_span(other),
+    })
+}
+
 /// `any_role()` and its kin: a list that names nothing would read as "no requirement".
 fn empty_list(name: &str) -> Option<Error> {
     let kind = match name {
@@ -163,117 +234,14 @@ fn unknown_argument(path: &syn::Path) -> Error {
         .map(|name| format!("`{name}`"))
         .collect::<Vec<_>>()
         .join(", ");
+    let suggestion = match crate::names::nearest(&written, ARGUMENTS.iter().copied()) {
+        Some(argument) => format!("did you mean `{argument}`? "),
+        None => String::new(),
+    };
     Error::custom(format!(
-        "unknown argument `{written}` in #[secure]; valid arguments are {valid}"
+        "unknown argument `{written}` in #[secure]; {suggestion}valid arguments are {valid}"
     ))
     .with_span(path)
-}
-
-const RATE_SHAPE: &str =
-    "write it as \"<count>/<window>\", e.g. \"100/15m\", \"10/s\" or \"5000/1d\"";
-
-impl FromMeta for Rate {
-    fn from_string(value: &str) -> darling::Result<Self> {
-        let Some((count, window)) = value.split_once('/') else {
-            return Err(Error::custom(format!(
-                "malformed rate `{value}`: {RATE_SHAPE}"
-            )));
-        };
-        let max: u32 = count.trim().parse().map_err(|_| {
-            Error::custom(format!(
-                "the count `{count}` in rate `{value}` is not a whole number; {RATE_SHAPE}"
-            ))
-        })?;
-        if max == 0 {
-            return Err(Error::custom(format!(
-                "rate `{value}` admits no request at all; a count of at least 1 is needed \
-                 (to close a route, do not mount it)"
-            )));
-        }
-        let window = window.trim();
-        let window_secs = duration::parse_secs(window).map_err(|fault| {
-            Error::custom(match fault {
-                Fault::TooLarge => format!("the window `{window}` in rate `{value}` is too large"),
-                Fault::NoUnit => format!(
-                    "the window `{window}` in rate `{value}` has no unit; \
-                     add s, m, h or d, e.g. \"{count}/{window}m\""
-                ),
-                Fault::UnknownUnit(unit) => format!(
-                    "unknown unit `{unit}` in rate `{value}`; use {units}",
-                    units = duration::UNITS
-                ),
-                Fault::Zero(unit) => format!(
-                    "the window of rate `{value}` is zero; give it a length, e.g. \"{count}/1{unit}\""
-                ),
-            })
-        })?;
-        Ok(Self { max, window_secs })
-    }
-}
-
-/// The reason given with `limit_fail_open = "..."`; it must say something.
-#[derive(Debug, Clone)]
-pub(crate) struct FailOpenReason;
-
-impl FromMeta for FailOpenReason {
-    fn from_string(value: &str) -> darling::Result<Self> {
-        if value.trim().is_empty() {
-            return Err(Error::custom(
-                "say why this handler may run unlimited while the rate-limit store is down, \
-                 e.g. `limit_fail_open = \"health checks must answer during a Redis outage\"`",
-            ));
-        }
-        Ok(Self)
-    }
-}
-
-/// `mfa = "15m"`: how long ago the second factor may have been used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct MaxAge {
-    pub(crate) secs: u64,
-}
-
-impl FromMeta for MaxAge {
-    fn from_string(value: &str) -> darling::Result<Self> {
-        match duration::parse_secs(value) {
-            Ok(secs) => Ok(Self { secs }),
-            Err(_) => Err(Error::custom(format!(
-                "`{value}` is not a duration; write the longest time since the second factor \
-                 was used as a number and a unit (s, m, h or d), e.g. `mfa = \"15m\"`, or just \
-                 `mfa` for no limit"
-            ))),
-        }
-    }
-}
-
-impl FromMeta for RateKey {
-    fn from_string(value: &str) -> darling::Result<Self> {
-        match value {
-            "ip" => Ok(Self::Ip),
-            "user" => Ok(Self::User),
-            "global" => Ok(Self::Global),
-            other => Err(Error::custom(format!(
-                "unknown rate key `{other}`; valid keys are `ip` (the client address), \
-                 `user` (the token's subject) and `global` (one budget for everyone)"
-            ))),
-        }
-    }
-}
-
-/// The reason given with `skip_validation = "..."`; it must say something.
-#[derive(Debug, Clone)]
-pub(crate) struct Reason;
-
-impl FromMeta for Reason {
-    fn from_string(value: &str) -> darling::Result<Self> {
-        if value.trim().is_empty() {
-            return Err(Error::custom(
-                "give the reason this input needs no validation in a few words, \
-                 e.g. `skip_validation = \"opaque upload streamed to storage\"`",
-            ));
-        }
-        Ok(Self)
-    }
 }
 
 #[cfg(test)]
@@ -343,6 +311,10 @@ mod tests {
             ("10/15x", "unknown unit `x`"),
             ("10/15", "has no unit"),
             ("10/99999999999999999999s", "too large"),
+            (
+                "99999999999/1m",
+                "the count `99999999999` in rate `99999999999/1m` is too large",
+            ),
         ] {
             let error = parse(bad).expect_err(bad);
             assert!(error.contains(says), "{bad}: {error}");
@@ -412,6 +384,39 @@ mod tests {
         );
         assert!(crate_path(quote! { rol = "admin" }).is_none());
         assert!(crate_path(quote! { crate = }).is_none());
+    }
+
+    #[test]
+    fn an_argument_in_another_form_says_its_own() {
+        for (args, says) in [
+            (
+                quote! { rate = 100 },
+                "`rate` takes a string literal: write `rate = \"100/15m\"`",
+            ),
+            (
+                quote! { public = true },
+                "`public` is a flag and takes no value",
+            ),
+            (quote! { role = admin }, "`role` takes a string literal"),
+            (
+                quote! { rate_key = ip },
+                "`rate_key` takes a string literal",
+            ),
+            (
+                quote! { any_role = "admin" },
+                "`any_role` takes a list of string literals",
+            ),
+            (quote! { validate("x") }, "`validate` is a flag"),
+            (
+                quote! { mfa = 15 },
+                "`mfa` is a flag or takes a string literal",
+            ),
+        ] {
+            let errors = errors_of(args.clone());
+            assert_eq!(errors.len(), 1, "{args}: {errors:#?}");
+            assert!(errors[0].contains(says), "{args}: {errors:#?}");
+        }
+        assert!(errors_of(quote! { mfa, rate = "1/s", public, crate = "::x" }).is_empty());
     }
 
     #[test]

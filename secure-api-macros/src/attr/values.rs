@@ -1,0 +1,123 @@
+//! The values of `#[secure(...)]` arguments that are more than a name: rates, rate keys,
+//! maximum ages and the reasons an opt-out must give.
+
+use crate::duration::{self, Fault};
+use crate::model::{Rate, RateKey};
+use darling::{Error, FromMeta};
+
+const RATE_SHAPE: &str =
+    "write it as \"<count>/<window>\", e.g. \"100/15m\", \"10/s\" or \"5000/1d\"";
+
+impl FromMeta for Rate {
+    fn from_string(value: &str) -> darling::Result<Self> {
+        let Some((count, window)) = value.split_once('/') else {
+            return Err(Error::custom(format!(
+                "malformed rate `{value}`: {RATE_SHAPE}"
+            )));
+        };
+        let digits = count.trim();
+        let max: u32 = digits.parse().map_err(|_| {
+            Error::custom(
+                match digits.bytes().all(|byte| byte.is_ascii_digit()) && !digits.is_empty() {
+                    true => format!(
+                        "the count `{digits}` in rate `{value}` is too large; at most {} requests \
+                     per window can be counted",
+                        u32::MAX
+                    ),
+                    false => format!(
+                        "the count `{count}` in rate `{value}` is not a whole number; {RATE_SHAPE}"
+                    ),
+                },
+            )
+        })?;
+        if max == 0 {
+            return Err(Error::custom(format!(
+                "rate `{value}` admits no request at all; a count of at least 1 is needed \
+                 (to close a route, do not mount it)"
+            )));
+        }
+        let window = window.trim();
+        let window_secs = duration::parse_secs(window).map_err(|fault| {
+            Error::custom(match fault {
+                Fault::TooLarge => format!("the window `{window}` in rate `{value}` is too large"),
+                Fault::NoUnit => format!(
+                    "the window `{window}` in rate `{value}` has no unit; \
+                     add s, m, h or d, e.g. \"{count}/{window}m\""
+                ),
+                Fault::UnknownUnit(unit) => format!(
+                    "unknown unit `{unit}` in rate `{value}`; use {units}",
+                    units = duration::UNITS
+                ),
+                Fault::Zero(unit) => format!(
+                    "the window of rate `{value}` is zero; give it a length, e.g. \"{count}/1{unit}\""
+                ),
+            })
+        })?;
+        Ok(Self { max, window_secs })
+    }
+}
+
+/// The reason given with `limit_fail_open = "..."`; it must say something.
+#[derive(Debug, Clone)]
+pub(crate) struct FailOpenReason;
+
+impl FromMeta for FailOpenReason {
+    fn from_string(value: &str) -> darling::Result<Self> {
+        if value.trim().is_empty() {
+            return Err(Error::custom(
+                "say why this handler may run unlimited while the rate-limit store is down, \
+                 e.g. `limit_fail_open = \"health checks must answer during a Redis outage\"`",
+            ));
+        }
+        Ok(Self)
+    }
+}
+
+/// `mfa = "15m"`: how long ago the second factor may have been used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MaxAge {
+    pub(crate) secs: u64,
+}
+
+impl FromMeta for MaxAge {
+    fn from_string(value: &str) -> darling::Result<Self> {
+        match duration::parse_secs(value) {
+            Ok(secs) => Ok(Self { secs }),
+            Err(_) => Err(Error::custom(format!(
+                "`{value}` is not a duration; write the longest time since the second factor \
+                 was used as a number and a unit (s, m, h or d), e.g. `mfa = \"15m\"`, or just \
+                 `mfa` for no limit"
+            ))),
+        }
+    }
+}
+
+impl FromMeta for RateKey {
+    fn from_string(value: &str) -> darling::Result<Self> {
+        match value {
+            "ip" => Ok(Self::Ip),
+            "user" => Ok(Self::User),
+            "global" => Ok(Self::Global),
+            other => Err(Error::custom(format!(
+                "unknown rate key `{other}`; valid keys are `ip` (the client address), \
+                 `user` (the token's subject) and `global` (one budget for everyone)"
+            ))),
+        }
+    }
+}
+
+/// The reason given with `skip_validation = "..."`; it must say something.
+#[derive(Debug, Clone)]
+pub(crate) struct Reason;
+
+impl FromMeta for Reason {
+    fn from_string(value: &str) -> darling::Result<Self> {
+        if value.trim().is_empty() {
+            return Err(Error::custom(
+                "give the reason this input needs no validation in a few words, \
+                 e.g. `skip_validation = \"opaque upload streamed to storage\"`",
+            ));
+        }
+        Ok(Self)
+    }
+}
