@@ -4,7 +4,7 @@
 //! classified here, once.
 
 use crate::attr::{ArgumentNames, MaxAge, SecureArgs};
-use crate::item::Function;
+use crate::item::{self, Function};
 use crate::model::{self, Input, Mfa, Policy, RateKey, Requirement, SecureHandler, Wrapper};
 use crate::names::{Kind, NameList, OneName};
 use darling::Error;
@@ -23,6 +23,7 @@ pub(crate) fn check(
     let mut errors = Error::accumulator();
     handler_is_async(&function.sig, &mut errors);
     handler_takes_no_self(&function.sig, &mut errors);
+    one_secure_attribute(function, &mut errors);
     let Some(args) = errors.handle(args) else {
         // Without the arguments nothing else can be judged; report what the signature showed.
         return Err(Error::multiple(errors.into_inner()).flatten());
@@ -97,6 +98,20 @@ fn handler_takes_no_self(sig: &Signature, errors: &mut Accumulator) {
             )
             .with_span(&receiver.self_token),
         );
+    }
+}
+
+/// One attribute states the whole policy: a second `#[secure]` would wrap the handler in a
+/// second guard with a policy of its own.
+fn one_secure_attribute(function: &Function, errors: &mut Accumulator) {
+    for attr in function.attrs.iter().filter(|attr| item::is_secure(attr)) {
+        let message = format!(
+            "`#[secure]` is given twice on `{}`; one attribute states the whole policy: \
+             merge these arguments into the first and remove this one",
+            function.sig.ident
+        );
+        // Spanned from the path to the closing parenthesis, not on the `#` alone.
+        errors.push(syn::Error::new_spanned(&attr.meta, message).into());
     }
 }
 

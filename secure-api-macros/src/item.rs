@@ -28,6 +28,14 @@ pub(crate) fn parse(item: TokenStream) -> syn::Result<Function> {
     })
 }
 
+/// Whether `attr` is `#[secure(..)]`, however the path to it is written.
+pub(crate) fn is_secure(attr: &Attribute) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|last| last.ident == "secure")
+}
+
 impl Parse for Function {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let attrs = input.call(Attribute::parse_outer)?;

@@ -34,6 +34,8 @@ fn fallback(
     errors: darling::Error,
 ) -> TokenStream {
     let errors = errors.write_errors();
+    // A second `#[secure]` is one of the errors; expanded, it would add a second guard.
+    function.attrs.retain(|attr| !item::is_secure(attr));
     if function.sig.asyncness.is_none() {
         function.sig.asyncness = Some(syn::Token![async](function.sig.fn_token.span));
     }
@@ -124,5 +126,28 @@ mod snapshots {
             "expansion changed (SNAPSHOTS=overwrite to accept):\n{}",
             stale.join("\n")
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    #[test]
+    fn a_second_attribute_is_one_error_and_is_not_expanded_again() {
+        let expanded = super::secure(
+            quote!(role = "admin", rate = "1/s"),
+            quote! {
+                #[secure_api::secure(rate = "2/s")]
+                async fn list_users() {}
+            },
+        )
+        .to_string();
+        assert_eq!(expanded.matches("compile_error").count(), 1, "{expanded}");
+        assert!(
+            expanded.contains("is given twice on `list_users`"),
+            "{expanded}"
+        );
+        assert!(!expanded.contains("secure_api :: secure"), "{expanded}");
     }
 }
