@@ -167,6 +167,24 @@ impl Answer {
     }
 }
 
+/// The demo, started as its users start it (`env` added to its embedded defaults), on a
+/// database of its own that lives as long as the process handle.
+pub(crate) struct RunningDemo {
+    pub(crate) running: Running,
+    _folder: tempfile::TempDir,
+}
+
+pub(crate) fn start_demo(env: &[(&str, &str)]) -> RunningDemo {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let db = folder.path().join("demo.db");
+    let mut env = env.to_vec();
+    env.push(("DEMO_DB", db.to_str().expect("utf-8 path")));
+    RunningDemo {
+        running: Running::start(example_command("demo", "examples/demo", "DEMO_ADDR", &env)),
+        _folder: folder,
+    }
+}
+
 /// A command for the compiled example `name`, which listens on the address in `address_var`
 /// (a free loopback port) and otherwise sees only `env`.
 ///

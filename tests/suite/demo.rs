@@ -2,7 +2,7 @@
 //! headers, CORS, limits, object-level authorization, closed request types, and a sweep of
 //! malformed input that must never produce a 5xx.
 
-use crate::common::{self, Answer, Running, client};
+use crate::common::{self, Answer, RunningDemo, client, start_demo};
 use axum::Router;
 use reqwest::Method;
 use secure_api::routing::{SecureRouter, get};
@@ -11,33 +11,20 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 struct Demo {
-    running: Running,
-    _db: tempfile::TempDir,
+    process: RunningDemo,
     http: reqwest::Client,
 }
 
 impl Demo {
     fn start() -> Self {
-        let db = tempfile::tempdir().expect("temp dir");
-        let path = db.path().join("demo.db");
-        let command = common::example_command(
-            "demo",
-            "examples/demo",
-            "DEMO_ADDR",
-            &[
-                ("DEMO_DB", path.to_str().expect("utf-8 path")),
-                ("DEMO_CORS_ORIGINS", "https://app.test"),
-            ],
-        );
         Self {
-            running: Running::start(command),
-            _db: db,
+            process: start_demo(&[("DEMO_CORS_ORIGINS", "https://app.test")]),
             http: client(),
         }
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.running.base)
+        format!("{}{path}", self.process.running.base)
     }
 
     async fn call(
@@ -91,6 +78,7 @@ impl Demo {
     /// The administrator the demo printed for this run.
     async fn admin(&self) -> String {
         let line = self
+            .process
             .running
             .printed
             .iter()

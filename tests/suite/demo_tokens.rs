@@ -3,33 +3,11 @@
 //! revokes at once, step-up to a second factor (TOTP), and an account locked after five
 //! failures — with the token state in memory and in a SQLite file (`DEMO_TOKEN_DB`).
 
-use crate::common::{self, Answer, Running, client};
-
-/// A running demo with a database of its own.
-struct Demo {
-    running: Running,
-    _folder: tempfile::TempDir,
-}
-
-fn start(env: &[(&str, &str)]) -> Demo {
-    let folder = tempfile::tempdir().expect("temp dir");
-    let db = folder.path().join("demo.db");
-    let mut env = env.to_vec();
-    env.push(("DEMO_DB", db.to_str().expect("utf-8 path")));
-    Demo {
-        running: Running::start(common::example_command(
-            "demo",
-            "examples/demo",
-            "DEMO_ADDR",
-            &env,
-        )),
-        _folder: folder,
-    }
-}
+use crate::common::{self, Answer, client, start_demo};
 
 /// The token lifecycle through the demo's auth endpoints, as the README walks it.
 async fn token_lifecycle(env: &[(&str, &str)]) {
-    let demo = start(env);
+    let demo = start_demo(env);
     let http = client();
     let url = |path: &str| format!("{}{path}", demo.running.base);
     let post = |path: &str, token: Option<&str>, body: serde_json::Value| {

@@ -3,7 +3,7 @@
 //! appear in what that command printed. A README that drifts from the examples fails here,
 //! not in a newcomer's terminal.
 
-use crate::common::{self, Running};
+use crate::common::{Running, start_demo};
 use std::process::Command;
 
 /// A command of the tour and the pieces of output the README promises for it.
@@ -116,31 +116,18 @@ fn walk_through(heading: &str, example: &Running, admin_password: Option<&str>) 
 
 #[test]
 fn the_tour_of_the_demo_answers_as_the_readme_says() {
-    let db = tempfile::tempdir().expect("temp dir");
-    let path = db.path().join("demo.db");
-    let demo = Running::start(common::example_command(
-        "demo",
-        "examples/demo",
-        "DEMO_ADDR",
-        &[("DEMO_DB", path.to_str().expect("utf-8 path"))],
-    ));
+    let demo = start_demo(&[]);
     let password = demo
+        .running
         .printed
         .iter()
         .find_map(|line| line.strip_prefix("Administrator for this run: admin / "))
         .expect("the demo printed the administrator's password");
-    walk_through("A tour of the demo", &demo, Some(password));
+    walk_through("A tour of the demo", &demo.running, Some(password));
 }
 
 #[test]
 fn the_login_and_tokens_walk_through_answers_as_the_readme_says() {
-    let db = tempfile::tempdir().expect("temp dir");
-    let path = db.path().join("demo.db");
-    let demo = Running::start(common::example_command(
-        "demo",
-        "examples/demo",
-        "DEMO_ADDR",
-        &[("DEMO_DB", path.to_str().expect("utf-8 path"))],
-    ));
-    walk_through("Login and tokens", &demo, None);
+    let demo = start_demo(&[]);
+    walk_through("Login and tokens", &demo.running, None);
 }
