@@ -10,15 +10,19 @@ use garde::Validate;
 
 /// An input extractor whose payload has been validated with garde (REQUIREMENTS V1).
 ///
-/// `#[secure(validate)]` wraps every `Json`, `Query`, `Form` and struct-typed `Path` argument
-/// in it; it can also be written by hand. Malformed input is answered 400 (413 when too
-/// large, 415 for a wrong content type), input that parses but breaks a rule 422 with one
-/// entry per field.
+/// `#[secure(validate)]` wraps every `Json`, `Query`, `Form`, struct-typed `Path` and
+/// `Option<Json>` argument in it; it can also be written by hand. Malformed input is answered
+/// 400 (413 when too large, 415 for a wrong content type), input that parses but breaks a
+/// rule 422 with one entry per field.
+///
+/// `CHECKED` is left out when written by hand. The expansion sets it to its compile-time
+/// proof that the payload implements `garde::Validate`, so that a missing derive is one
+/// error, on the payload type.
 #[derive(Debug, Clone, Copy)]
-pub struct Valid<E: ValidatedInput>(pub E);
+pub struct Valid<E, const CHECKED: bool = true>(pub E);
 
 /// An extractor whose payload garde can check: `Json<T>`, `Query<T>`, `Form<T>` or
-/// `Path<T>` with `T: garde::Validate`.
+/// `Path<T>` with `T: garde::Validate`, or an `Option` of one.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be validated",
     label = "its payload must implement `garde::Validate`",
@@ -27,28 +31,35 @@ pub struct Valid<E: ValidatedInput>(pub E);
 pub trait ValidatedInput {
     /// The type garde validates.
     type Payload: Validate;
-    /// The extracted payload.
-    fn payload(&self) -> &Self::Payload;
+    /// The extracted payload, if there is one.
+    fn payload(&self) -> Option<&Self::Payload>;
 }
 
 macro_rules! validated_input {
     ($($extractor:ident),*) => {$(
         impl<T: Validate> ValidatedInput for $extractor<T> {
             type Payload = T;
-            fn payload(&self) -> &T {
-                &self.0
+            fn payload(&self) -> Option<&T> {
+                Some(&self.0)
             }
         }
     )*};
 }
 validated_input!(Json, Query, Form, Path);
 
-fn validate<E>(input: E) -> Result<Valid<E>, Problem>
+impl<E: ValidatedInput> ValidatedInput for Option<E> {
+    type Payload = E::Payload;
+    fn payload(&self) -> Option<&E::Payload> {
+        self.as_ref().and_then(ValidatedInput::payload)
+    }
+}
+
+fn validate<E, const CHECKED: bool>(input: E) -> Result<Valid<E, CHECKED>, Problem>
 where
     E: ValidatedInput,
     <E::Payload as Validate>::Context: Default,
 {
-    match input.payload().validate() {
+    match input.payload().map_or(Ok(()), Validate::validate) {
         Ok(()) => Ok(Valid(input)),
         Err(report) => Err(Problem::unprocessable(
             report
@@ -131,7 +142,7 @@ fn path_problem(rejection: PathRejection) -> Problem {
 /// `Valid<E>` extracts through `Parsed<E>`, then validates.
 macro_rules! valid_through_parsed {
     ($($extractor:ident: $trait:ident :: $method:ident($input:ty)),* $(,)?) => {$(
-        impl<T, S> $trait<S> for Valid<$extractor<T>>
+        impl<T, S, const CHECKED: bool> $trait<S> for Valid<$extractor<T>, CHECKED>
         where
             Parsed<$extractor<T>>: $trait<S, Rejection = Problem>,
             T: Validate,
@@ -336,7 +347,7 @@ mod tests {
                 },
             ],
         };
-        let problem = validate(Json(signup)).expect_err("invalid");
+        let problem = validate::<_, true>(Json(signup)).expect_err("invalid");
         assert_eq!(problem.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let pointers: Vec<&str> = problem
             .errors()
