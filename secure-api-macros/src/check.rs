@@ -4,15 +4,17 @@
 //! classified here, once.
 
 use crate::attr::{ArgumentNames, MaxAge, SecureArgs};
+use crate::inputs::{self, Argument, Mode, Shape};
 use crate::item::{self, Function};
-use crate::model::{self, Input, Mfa, Policy, RateKey, Requirement, SecureHandler, Wrapper};
+use crate::model::{self, InputCheck, Mfa, Policy, RateKey, Requirement, SecureHandler, Treatment};
 use crate::names::{Kind, NameList, OneName};
 use darling::Error;
 use darling::error::Accumulator;
 use darling::util::{Override, SpannedValue};
 use proc_macro2::Span;
+use quote::ToTokens;
+use syn::Signature;
 use syn::spanned::Spanned;
-use syn::{FnArg, GenericArgument, PathArguments, Signature, Type};
 
 /// Checks the arguments (as parsed, or the errors parsing them gave) against each other and
 /// against the function they annotate.
@@ -55,11 +57,31 @@ pub(crate) fn check(
     rate_key_needs_rate(&args, &mut errors);
     fail_open_needs_rate(&args, &mut errors);
     validate_excludes_skip(&args, &mut errors);
-    let inputs = client_inputs(&function.sig);
-    inputs_are_validated(&args, &inputs, &mut errors);
-    validation_has_inputs(&args, &inputs, &mut errors);
+    let arguments = inputs::arguments(&function.sig);
+    inputs_fit_axum(&arguments, &mut errors);
+    inputs_are_named(&arguments, &mut errors);
+    body_is_read_last(&arguments, &mut errors);
+    validation_has_inputs(&args, &arguments, &mut errors);
 
-    let validated = args.validate.is_present();
+    let mode = match (args.validate.is_present(), &args.skip_validation) {
+        (true, _) => Mode::Validate,
+        (false, Some(_)) => Mode::Skip,
+        (false, None) => Mode::AsTyped,
+    };
+    let inputs: Vec<_> = arguments
+        .iter()
+        .map(|argument| inputs::treat(argument, mode, &function.sig.generics))
+        .collect();
+    let input_check = match &args.skip_validation {
+        Some(reason) if mode == Mode::Skip => InputCheck::Skipped(reason.0.clone()),
+        _ if inputs
+            .iter()
+            .any(|input| matches!(input.treatment, Treatment::Validated { .. })) =>
+        {
+            InputCheck::Validated
+        }
+        _ => InputCheck::AsTyped,
+    };
     let handler = SecureHandler {
         function: function.clone(),
         policy: Policy {
@@ -67,14 +89,11 @@ pub(crate) fn check(
             roles,
             scopes,
             rate: args.rate.as_ref().map(|rate| (**rate, rate_key)),
-            validated,
+            inputs: input_check,
             mfa: args.mfa.as_ref().map(|mfa| mfa_of(mfa)),
             limit_fail_open: args.limit_fail_open.is_some(),
         },
-        inputs: inputs
-            .iter()
-            .map(|input| wrapped(input, validated))
-            .collect(),
+        inputs,
         krate: model::runtime(args.krate),
     };
     errors.finish_with(handler)
@@ -265,43 +284,76 @@ fn validate_excludes_skip(args: &SecureArgs, errors: &mut Accumulator) {
     }
 }
 
-/// Every input garde can check is checked, or the attribute says why not.
-fn inputs_are_validated(args: &SecureArgs, inputs: &[ClientInput<'_>], errors: &mut Accumulator) {
-    if args.validate.is_present() || skip_validation(args).is_some() {
-        return;
-    }
-    for input in inputs.iter().filter(|input| input.validatable) {
-        let (ty, payload) = (input.ty, input.payload);
-        let ty_text = quote::quote!(#ty).to_string().replace(' ', "");
-        let payload_text = quote::quote!(#payload).to_string().replace(' ', "");
+/// axum calls handlers of at most 16 arguments, and the guard is one of them.
+fn inputs_fit_axum(arguments: &[Argument<'_>], errors: &mut Accumulator) {
+    const AXUM_MAX_ARGUMENTS: usize = inputs::AXUM_MAX_ARGUMENTS;
+    if let Some(first_extra) = arguments.get(AXUM_MAX_ARGUMENTS - 1) {
         errors.push(error_at(
-            extractor_name(ty),
+            first_extra.ty.span(),
             format!(
-                "`{ty_text}` would reach the handler unvalidated; add `validate` to \
-                 #[secure(...)] (with `#[derive(garde::Validate)]` on `{payload_text}`), or opt \
-                 out with `skip_validation = \"<why this input is safe>\"`"
+                "this handler takes {} arguments, and #[secure] adds its guard: axum calls \
+                 handlers of at most {AXUM_MAX_ARGUMENTS} arguments, so a #[secure] handler takes \
+                 at most {}; group some of them into one extractor (a struct that implements \
+                 `FromRequestParts`, or one `State`)",
+                arguments.len(),
+                AXUM_MAX_ARGUMENTS - 1
             ),
         ));
     }
 }
 
-/// `validate` and `skip_validation` need an input to act on.
-fn validation_has_inputs(args: &SecureArgs, inputs: &[ClientInput<'_>], errors: &mut Accumulator) {
-    if inputs.iter().any(|input| input.validatable) {
+/// Each input's type is checked, so it must have a name.
+fn inputs_are_named(arguments: &[Argument<'_>], errors: &mut Accumulator) {
+    for argument in arguments.iter().filter(|argument| inputs::is_impl_trait(argument.ty)) {
+        errors.push(error_at(
+            argument.ty.span(),
+            "#[secure] checks the type of every input, so it must be named: write the \
+             extractor's type instead of `impl Trait`",
+        ));
+    }
+}
+
+/// Only the last argument can read the request body (what axum's `debug_handler` says).
+fn body_is_read_last(arguments: &[Argument<'_>], errors: &mut Accumulator) {
+    let Some((last, others)) = arguments.split_last() else {
+        return;
+    };
+    for argument in others.iter().filter(|argument| inputs::reads_body(argument.ty)) {
+        errors.push(error_at(
+            argument.ty.span(),
+            format!(
+                "`{}` reads the request body, so it must be the handler's last argument; \
+                 move it after `{}`",
+                text_of(argument.ty),
+                text_of(last.ty)
+            ),
+        ));
+    }
+}
+
+/// `validate` and `skip_validation` need an input to act on: said when every argument is
+/// one known to carry no payload (an argument the macro does not know is judged by its
+/// type, and `validate` may be what it needs).
+fn validation_has_inputs(args: &SecureArgs, arguments: &[Argument<'_>], errors: &mut Accumulator) {
+    let nothing_to_check = arguments
+        .iter()
+        .all(|argument| matches!(argument.shape, Shape::PayloadFree | Shape::ScalarPath));
+    if !nothing_to_check {
         return;
     }
     if args.validate.is_present() {
         errors.push(error_at(
             args.validate.span(),
-            "`validate` found no `Json`, `Query`, `Form` or struct-typed `Path` input to \
-             check; remove it",
+            "`validate` has nothing to check: this handler takes no `Json`, `Query`, `Form` or \
+             struct-typed `Path` input, and the ones it takes carry no client payload \
+             (or a scalar path); remove it",
         ));
     }
     if let Some(span) = skip_validation(args) {
         errors.push(error_at(
             span,
-            "`skip_validation` has nothing to skip: this handler takes no `Json`, `Query`, \
-             `Form` or struct-typed `Path` input; remove it",
+            "`skip_validation` has nothing to skip: the inputs this handler takes carry no \
+             client payload (or a scalar path); remove it",
         ));
     }
 }
@@ -313,95 +365,13 @@ fn mfa_of(mfa: &Override<MaxAge>) -> Mfa {
     }
 }
 
-/// An argument that carries client data into the handler.
-struct ClientInput<'a> {
-    position: usize,
-    ty: &'a Type,
-    payload: &'a Type,
-    /// garde can check it: every `Json`, `Query` and `Form`, and a `Path` whose type is a
-    /// struct (a `Path<u64>` is checked by its parse alone).
-    validatable: bool,
-}
-
-fn client_inputs(sig: &Signature) -> Vec<ClientInput<'_>> {
-    sig.inputs
-        .iter()
-        .enumerate()
-        .filter_map(|(position, input)| match input {
-            FnArg::Typed(typed) => {
-                let (extractor, payload) = extractor_of(&typed.ty)?;
-                let validatable = match extractor.as_str() {
-                    "Json" | "Query" | "Form" => true,
-                    "Path" => !is_scalar(payload),
-                    _ => return None,
-                };
-                Some(ClientInput {
-                    position,
-                    ty: &typed.ty,
-                    payload,
-                    validatable,
-                })
-            }
-            FnArg::Receiver(_) => None,
-        })
-        .collect()
-}
-
-/// How the expansion wraps `input`: `Valid` is spanned on the payload type, `Parsed` on the
-/// whole type.
-fn wrapped(input: &ClientInput<'_>, validated: bool) -> Input {
-    let (wrapper, span) = match input.validatable && validated {
-        true => (Wrapper::Valid, input.payload.span()),
-        false => (Wrapper::Parsed, input.ty.span()),
-    };
-    Input {
-        position: input.position,
-        wrapper,
-        span,
+/// `axum::Json<NewUser>` as the user wrote it, without the spaces tokens print with.
+fn text_of(ty: &syn::Type) -> String {
+    let mut text = ty.to_token_stream().to_string();
+    for (spaced, tight) in [(" :: ", "::"), (":: ", "::"), (" <", "<"), ("< ", "<"), (" >", ">"), (" ,", ",")] {
+        text = text.replace(spaced, tight);
     }
-}
-
-/// `Json<T>` (or `axum::Json<T>`) → ("Json", T).
-fn extractor_of(ty: &Type) -> Option<(String, &Type)> {
-    let Type::Path(path) = ty else { return None };
-    let last = path.path.segments.last()?;
-    let PathArguments::AngleBracketed(arguments) = &last.arguments else {
-        return None;
-    };
-    let inner = arguments.args.iter().find_map(|argument| match argument {
-        GenericArgument::Type(inner) => Some(inner),
-        _ => None,
-    })?;
-    Some((last.ident.to_string(), inner))
-}
-
-fn is_scalar(ty: &Type) -> bool {
-    const SCALARS: &[&str] = &[
-        "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
-        "bool", "char", "f32", "f64", "String", "Uuid",
-    ];
-    match ty {
-        Type::Tuple(tuple) => tuple.elems.iter().all(is_scalar),
-        Type::Path(path) => path
-            .path
-            .segments
-            .last()
-            .is_some_and(|last| SCALARS.iter().any(|scalar| last.ident == scalar)),
-        Type::Paren(inner) => is_scalar(&inner.elem),
-        _ => false,
-    }
-}
-
-/// `Json` in `axum::Json<T>`: one token, the one that names what the input is.
-fn extractor_name(ty: &Type) -> Span {
-    match ty {
-        Type::Path(path) => path
-            .path
-            .segments
-            .last()
-            .map_or_else(|| ty.span(), |last| last.ident.span()),
-        _ => ty.span(),
-    }
+    text
 }
 
 fn error_at(span: Span, message: impl std::fmt::Display) -> Error {

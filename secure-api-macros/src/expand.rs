@@ -1,11 +1,14 @@
 //! Code generation only: a policy type stating the checked policy, and the user's function
 //! with the guard put first and the client inputs wrapped, on the spans `check` recorded.
 
-use crate::model::{Input, Mfa, Policy, RateKey, Requirement, SecureHandler, Wrapper};
+use crate::model::{
+    Admission, Input, InputCheck, Mfa, Policy, RateKey, Requirement, SecureHandler, Treatment,
+};
 use crate::names::{Kind, Name};
 use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 use syn::FnArg;
+use syn::spanned::Spanned;
 
 /// The handler's policy type and the handler taking its guard.
 pub(crate) fn expand(handler: &SecureHandler) -> TokenStream {
@@ -20,26 +23,68 @@ pub(crate) fn expand(handler: &SecureHandler) -> TokenStream {
     let spec = policy_spec(&function.sig.ident.to_string(), policy, &private);
 
     let mut function = function.clone();
+    let mut admitted = Vec::new();
+    let mut admitted_generic = Vec::new();
     for Input {
         position,
-        wrapper,
-        span,
+        ty,
+        treatment,
+        admission,
     } in inputs
     {
-        if let Some(FnArg::Typed(input)) = function.sig.inputs.iter_mut().nth(*position) {
-            let (pat, ty) = (&input.pat, &input.ty);
-            let wrapper = match wrapper {
-                Wrapper::Valid => respanned(quote!(#private::Valid), *span),
-                Wrapper::Parsed => respanned(quote!(#private::Parsed), *span),
-            };
-            *input.pat = syn::parse_quote_spanned!(*span=> #wrapper(#pat));
-            *input.ty = syn::parse_quote_spanned!(*span=> #wrapper<#ty>);
+        let span = ty.span();
+        match admission {
+            Admission::Unchecked => {}
+            Admission::Const => {
+                admitted.push(quote_spanned!(span=> #private::admit::<#ty>();));
+            }
+            Admission::Generic => {
+                admitted_generic.push(quote_spanned!(span=> #private::admit::<#ty>();));
+            }
         }
+        let Some(FnArg::Typed(input)) = function.sig.inputs.iter_mut().nth(*position) else {
+            continue;
+        };
+        let pat = &input.pat;
+        let (pat, ty) = match treatment {
+            Treatment::AsWritten => continue,
+            Treatment::Parsed => {
+                let wrapper = respanned(quote!(#private::Parsed), span);
+                (quote!(#wrapper(#pat)), quote_spanned!(span=> #wrapper<#ty>))
+            }
+            Treatment::Validated { proof, span } => {
+                let wrapper = respanned(quote!(#private::Valid), *span);
+                let ty = match proof {
+                    Some(payload) => {
+                        let proof = quote_spanned!(*span=> #private::validatable::<#payload>());
+                        quote_spanned!(*span=> #wrapper<#ty, { #proof }>)
+                    }
+                    None => quote_spanned!(*span=> #wrapper<#ty>),
+                };
+                (quote!(#wrapper(#pat)), ty)
+            }
+        };
+        *input.pat = syn::parse_quote_spanned!(span=> #pat);
+        *input.ty = syn::parse_quote_spanned!(span=> #ty);
     }
     function
         .sig
         .inputs
         .insert(0, syn::parse_quote!(_: #private::Guard<#policy_type>));
+    // Every argument not wrapped above is admissible by its type, or this is one error on it.
+    // A type that names the handler's generics is judged in a function with its bounds.
+    let generic_check = (!admitted_generic.is_empty()).then(|| {
+        let generics = &function.sig.generics;
+        let where_clause = &generics.where_clause;
+        quote! {
+            #[allow(dead_code)]
+            fn inputs #generics () #where_clause {
+                #(#admitted_generic)*
+            }
+        }
+    });
+    let admitted = (!admitted.is_empty() || generic_check.is_some())
+        .then(|| quote!(const _: () = { #(#admitted)* #generic_check };));
 
     let vis = &function.vis;
     quote! {
@@ -50,6 +95,8 @@ pub(crate) fn expand(handler: &SecureHandler) -> TokenStream {
         impl #private::Policy for #policy_type {
             const SPEC: #private::PolicySpec = #spec;
         }
+
+        #admitted
 
         #function
     }
@@ -126,8 +173,10 @@ fn policy_spec(name: &str, policy: &Policy, private: &TokenStream) -> TokenStrea
     if policy.limit_fail_open {
         spec = quote!(#spec.limit_fail_open());
     }
-    if policy.validated {
-        spec = quote!(#spec.validated());
-    }
+    spec = match &policy.inputs {
+        InputCheck::AsTyped => spec,
+        InputCheck::Validated => quote!(#spec.validated()),
+        InputCheck::Skipped(reason) => quote!(#spec.skip_validation(#reason)),
+    };
     spec
 }

@@ -13,6 +13,7 @@ mod check;
 mod declare;
 mod duration;
 mod expand;
+mod inputs;
 mod item;
 mod model;
 mod names;

@@ -9,7 +9,7 @@ use proc_macro2::Span;
 pub(crate) struct SecureHandler {
     pub(crate) function: Function,
     pub(crate) policy: Policy,
-    /// The client inputs to wrap, in signature order.
+    /// The arguments, in signature order.
     pub(crate) inputs: Vec<Input>,
     /// Where the runtime is: `::secure_api`, or what `crate = "..."` says.
     pub(crate) krate: syn::Path,
@@ -26,7 +26,7 @@ pub(crate) struct Policy {
     pub(crate) roles: Requirement,
     pub(crate) scopes: Requirement,
     pub(crate) rate: Option<(Rate, RateKey)>,
-    pub(crate) validated: bool,
+    pub(crate) inputs: InputCheck,
     pub(crate) mfa: Option<Mfa>,
     pub(crate) limit_fail_open: bool,
 }
@@ -40,11 +40,21 @@ impl Policy {
             roles: Requirement::Nothing,
             scopes: Requirement::Nothing,
             rate: None,
-            validated: false,
+            inputs: InputCheck::AsTyped,
             mfa: None,
             limit_fail_open: false,
         }
     }
+}
+
+/// What the manifest says of the handler's inputs, from what the expansion did with them.
+pub(crate) enum InputCheck {
+    /// No input is wrapped in `Valid`; each is admissible by its type.
+    AsTyped,
+    /// At least one input is validated, and every other one admissible by its type.
+    Validated,
+    /// `skip_validation = "why"`.
+    Skipped(String),
 }
 
 /// The roles or the scopes a caller must hold.
@@ -78,24 +88,41 @@ pub(crate) enum Mfa {
     Within(u64),
 }
 
-/// A client input the expansion wraps: `Json(body): Json<T>` becomes
-/// `Valid(Json(body)): Valid<Json<T>>`.
+/// An argument of the handler, and what the expansion does with it.
 pub(crate) struct Input {
     /// Its position in the signature as written (before the guard is put first).
     pub(crate) position: usize,
-    pub(crate) wrapper: Wrapper,
-    /// Where the wrapper is spanned: the payload type for `Valid` (`NewUser` in
-    /// `Json<NewUser>`), so that a missing `garde::Validate` is reported there, once; the
-    /// whole type for `Parsed`.
-    pub(crate) span: Span,
+    /// Its type as written.
+    pub(crate) ty: syn::Type,
+    pub(crate) treatment: Treatment,
+    pub(crate) admission: Admission,
 }
 
-/// How an input is wrapped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Wrapper {
-    /// `Valid<E>`: parsed, then checked by garde.
-    Valid,
+/// How an argument is wrapped.
+pub(crate) enum Treatment {
+    /// Left as written.
+    AsWritten,
+    /// `Valid<E, { proof }>`: parsed, then checked by garde. `proof` is the payload whose
+    /// `garde::Validate` the expansion proves, spanned on it (`NewUser` in `Json<NewUser>`);
+    /// `None` when it names the handler's generics.
+    Validated {
+        proof: Option<syn::Type>,
+        span: Span,
+    },
     /// `Parsed<E>`: parsed only, with failures answered as problems; for inputs whose type
     /// is their whole contract (`Path<u64>`) or that opted out with `skip_validation`.
     Parsed,
+}
+
+/// How the expansion states that an argument's type is an admissible input
+/// (`secure_api::SecureInput`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Admission {
+    /// Not stated: the argument is validated, or the handler opted out.
+    Unchecked,
+    /// In a constant next to the handler: one error on the type if it is not admissible.
+    Const,
+    /// In a function with the handler's generics, for a type that names them: judged from
+    /// the handler's own bounds, where it is defined.
+    Generic,
 }

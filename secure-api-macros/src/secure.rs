@@ -3,9 +3,9 @@
 //! (`expand`). On any error the function is still emitted with its guard, next to the errors.
 
 use crate::model::{self, Policy, SecureHandler};
-use crate::{attr, check, expand, item};
+use crate::{attr, check, expand, inputs, item};
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{format_ident, quote};
 
 /// `#[secure(args)] item`.
 pub(crate) fn secure(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -42,6 +42,10 @@ fn fallback(
     if function.sig.receiver().is_some() {
         return quote!(#errors #function);
     }
+    let (function, unmountable) = match inputs::mountable(&inputs::arguments(&function.sig)) {
+        true => (function, None),
+        false => stand_in(function),
+    };
     let handler = SecureHandler {
         function,
         policy: Policy::placeholder(),
@@ -49,7 +53,42 @@ fn fallback(
         krate: model::runtime(attr::crate_path(args)),
     };
     let expanded = expand::expand(&handler);
-    quote!(#errors #expanded)
+    quote!(#errors #expanded #unmountable)
+}
+
+/// For a signature axum cannot call (too many arguments, the body read early): the function
+/// as written under another name, so that its body is still checked, and a stand-in under
+/// the handler's name that takes no input and returns what it returns, so that the router
+/// that mounts it reports nothing more.
+fn stand_in(mut function: item::Function) -> (item::Function, Option<TokenStream>) {
+    let name = function.sig.ident.clone();
+    let mut original = function.clone();
+    original.sig.ident = format_ident!("__secure_unmountable_{}", name);
+    original.attrs.retain(|attr| !attr.path().is_ident("doc"));
+    let callee = &original.sig.ident;
+    let generics = &function.sig.generics;
+    let params: Vec<_> = generics
+        .type_params()
+        .map(|param| &param.ident)
+        .chain(generics.const_params().map(|param| &param.ident))
+        .collect();
+    let turbofish = (!params.is_empty()).then(|| quote!(::<#(#params),*>));
+    let arguments = function
+        .sig
+        .inputs
+        .iter()
+        .map(|_| quote!(::core::unreachable!()));
+    let call = quote!({ #callee #turbofish (#(#arguments),*).await });
+    function.sig.inputs.clear();
+    function.body = syn::parse_quote!(#call);
+    function
+        .attrs
+        .push(syn::parse_quote!(#[allow(unreachable_code)]));
+    let original = quote! {
+        #[allow(dead_code, non_snake_case, clippy::too_many_arguments)]
+        #original
+    };
+    (function, Some(original))
 }
 
 #[cfg(test)]

@@ -153,6 +153,6 @@ pub use input::{Parsed, SecureInput, Valid, ValidatedInput};
 pub mod __private {
     pub use crate::guard::Guard;
     pub use crate::policy::{Grant, Policy, PolicySpec, RateKey};
-    pub use crate::input::{Parsed, Valid, admit, validatable};
+    pub use crate::input::{Parsed, SecureInput, Valid, admit, validatable};
     pub use secure_api_macros::undeclared;
 }

@@ -27,8 +27,11 @@ pub struct PolicySpec {
     pub scopes: Requirement,
     /// The handler's own rate limit; `None` means the `Security` default applies.
     pub rate: Option<Rate>,
-    /// Whether the handler's `Json`/`Query`/`Form`/`Path` inputs are validated by garde.
+    /// Whether some of the handler's inputs are validated by garde (`#[secure(validate)]`);
+    /// every other input is then admissible by its type.
     pub validated: bool,
+    /// Why the handler takes its inputs as they are (`#[secure(skip_validation = "why")]`).
+    pub skip_validation: Option<&'static str>,
     /// Whether the token must show a second factor (`#[secure(mfa)]`).
     pub mfa: Option<StepUp>,
     /// Whether the handler's own rate limit lets requests through while the limit store is
@@ -72,6 +75,7 @@ impl PolicySpec {
             scopes: Requirement::Nothing,
             rate: None,
             validated: false,
+            skip_validation: None,
             mfa: None,
             limit_fail_open: false,
         }
@@ -160,6 +164,14 @@ impl PolicySpec {
     pub const fn validated(self) -> Self {
         Self {
             validated: true,
+            ..self
+        }
+    }
+
+    /// The handler takes its inputs as they are, for the reason given.
+    pub const fn skip_validation(self, reason: &'static str) -> Self {
+        Self {
+            skip_validation: Some(reason),
             ..self
         }
     }

@@ -108,7 +108,7 @@ impl FromMeta for RateKey {
 
 /// The reason given with `skip_validation = "..."`; it must say something.
 #[derive(Debug, Clone)]
-pub(crate) struct Reason;
+pub(crate) struct Reason(pub(crate) String);
 
 impl FromMeta for Reason {
     fn from_string(value: &str) -> darling::Result<Self> {
@@ -118,6 +118,6 @@ impl FromMeta for Reason {
                  e.g. `skip_validation = \"opaque upload streamed to storage\"`",
             ));
         }
-        Ok(Self)
+        Ok(Self(value.trim().to_owned()))
     }
 }

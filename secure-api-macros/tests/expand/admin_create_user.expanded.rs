@@ -9,12 +9,18 @@ impl ::secure_api::__private::Policy for __secure_policy_create_user {
         .rate(100, 900, ::secure_api::__private::RateKey::User)
         .validated();
 }
+const _: () = {
+    ::secure_api::__private::admit::<State<Db>>();
+};
 async fn create_user(
     _: ::secure_api::__private::Guard<__secure_policy_create_user>,
     State(db): State<Db>,
     ::secure_api::__private::Valid(
         Json(body),
-    ): ::secure_api::__private::Valid<Json<NewUser>>,
+    ): ::secure_api::__private::Valid<
+        Json<NewUser>,
+        { ::secure_api::__private::validatable::<NewUser>() },
+    >,
 ) -> impl IntoResponse {
     db.insert(body).await
 }

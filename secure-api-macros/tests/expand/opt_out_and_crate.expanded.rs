@@ -7,7 +7,8 @@ impl ::my_api::security::__private::Policy for __secure_policy_upload {
         )
         .all_roles(
             &[crate::__secure_role!("uploader"), crate::__secure_role!("verified")],
-        );
+        )
+        .skip_validation("the payload is opaque and streamed to object storage");
 }
 async fn upload(
     _: ::my_api::security::__private::Guard<__secure_policy_upload>,

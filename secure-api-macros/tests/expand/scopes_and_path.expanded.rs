@@ -14,6 +14,10 @@ impl ::secure_api::__private::Policy for __secure_policy_report {
         .rate(10, 1, ::secure_api::__private::RateKey::Global)
         .validated();
 }
+const _: () = {
+    ::secure_api::__private::admit::<AuthUser>();
+    ::secure_api::__private::admit::<Path<u64>>();
+};
 /// Reads one report; the caller needs either scope.
 pub(crate) async fn report<T>(
     _: ::secure_api::__private::Guard<__secure_policy_report>,
@@ -23,7 +27,10 @@ pub(crate) async fn report<T>(
     ): ::secure_api::__private::Parsed<Path<u64>>,
     ::secure_api::__private::Valid(
         Query(range),
-    ): ::secure_api::__private::Valid<Query<DateRange>>,
+    ): ::secure_api::__private::Valid<
+        Query<DateRange>,
+        { ::secure_api::__private::validatable::<DateRange>() },
+    >,
 ) -> Json<Report<T>>
 where
     T: Default,

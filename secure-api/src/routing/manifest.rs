@@ -35,8 +35,10 @@ pub struct RouteEntry {
     pub limit_fail_open: bool,
     /// What the rate counts by.
     pub rate_key: &'static str,
-    /// Whether the inputs are validated.
+    /// Whether inputs are validated (every other input is admissible by its type).
     pub validated: bool,
+    /// Why the handler takes its inputs unvalidated, if it does.
+    pub skip_validation: Option<&'static str>,
     /// A second factor: `null`, `"any age"`, or its maximum age such as `"15m"`.
     pub mfa: Option<String>,
 }
@@ -100,6 +102,7 @@ impl RouteEntry {
             limit_fail_open: spec.limit_fail_open,
             rate_key: spec.rate.map_or(RateKey::User, |rate| rate.key).as_str(),
             validated: spec.validated,
+            skip_validation: spec.skip_validation,
             mfa: spec.mfa.map(|step_up| {
                 step_up
                     .max_age
@@ -169,7 +172,12 @@ impl fmt::Display for Manifest {
                     false => route.rate.clone(),
                 },
                 route.rate_key.to_owned(),
-                if route.validated { "yes" } else { "no" }.to_owned(),
+                match (route.validated, route.skip_validation) {
+                    (_, Some(_)) => "skipped",
+                    (true, None) => "yes",
+                    (false, None) => "by type",
+                }
+                .to_owned(),
             ]
         }));
         let widths: Vec<usize> = (0..rows[0].len())
