@@ -304,7 +304,10 @@ fn inputs_fit_axum(arguments: &[Argument<'_>], errors: &mut Accumulator) {
 
 /// Each input's type is checked, so it must have a name.
 fn inputs_are_named(arguments: &[Argument<'_>], errors: &mut Accumulator) {
-    for argument in arguments.iter().filter(|argument| inputs::is_impl_trait(argument.ty)) {
+    for argument in arguments
+        .iter()
+        .filter(|argument| inputs::is_impl_trait(argument.ty))
+    {
         errors.push(error_at(
             argument.ty.span(),
             "#[secure] checks the type of every input, so it must be named: write the \
@@ -318,7 +321,10 @@ fn body_is_read_last(arguments: &[Argument<'_>], errors: &mut Accumulator) {
     let Some((last, others)) = arguments.split_last() else {
         return;
     };
-    for argument in others.iter().filter(|argument| inputs::reads_body(argument.ty)) {
+    for argument in others
+        .iter()
+        .filter(|argument| inputs::reads_body(argument.ty))
+    {
         errors.push(error_at(
             argument.ty.span(),
             format!(
@@ -368,7 +374,14 @@ fn mfa_of(mfa: &Override<MaxAge>) -> Mfa {
 /// `axum::Json<NewUser>` as the user wrote it, without the spaces tokens print with.
 fn text_of(ty: &syn::Type) -> String {
     let mut text = ty.to_token_stream().to_string();
-    for (spaced, tight) in [(" :: ", "::"), (":: ", "::"), (" <", "<"), ("< ", "<"), (" >", ">"), (" ,", ",")] {
+    for (spaced, tight) in [
+        (" :: ", "::"),
+        (":: ", "::"),
+        (" <", "<"),
+        ("< ", "<"),
+        (" >", ">"),
+        (" ,", ","),
+    ] {
         text = text.replace(spaced, tight);
     }
     text

@@ -108,9 +108,7 @@ pub(crate) fn treat(argument: &Argument<'_>, mode: Mode, generics: &Generics) ->
         (Shape::Payload(_) | Shape::StructPath(_) | Shape::ScalarPath, Mode::Skip) => {
             (Treatment::Parsed, Admission::Unchecked)
         }
-        (Shape::ScalarPath | Shape::StructPath(_), _) => {
-            (Treatment::Parsed, checked(argument.ty))
-        }
+        (Shape::ScalarPath | Shape::StructPath(_), _) => (Treatment::Parsed, checked(argument.ty)),
         _ => (Treatment::AsWritten, checked(argument.ty)),
     };
     Input {
@@ -124,7 +122,14 @@ pub(crate) fn treat(argument: &Argument<'_>, mode: Mode, generics: &Generics) ->
 /// Whether `ty` reads the request body, so that it must be the last argument.
 pub(crate) fn reads_body(ty: &Type) -> bool {
     const BODY: &[&str] = &[
-        "Json", "Form", "Bytes", "String", "Body", "Request", "Multipart", "RawForm",
+        "Json",
+        "Form",
+        "Bytes",
+        "String",
+        "Body",
+        "Request",
+        "Multipart",
+        "RawForm",
     ];
     const WRAPPERS: &[&str] = &["Valid", "Parsed", "Option", "Result"];
     match extractor_of(ty) {

@@ -22,6 +22,8 @@
 //! An extractor of your own is admitted by implementing [`SecureInput`] for it, a deliberate
 //! act that states it carries no client payload, or validates what it extracts.
 
+mod closed;
+mod rejection;
 mod valid;
 
 pub use valid::{Parsed, Valid, ValidatedInput};

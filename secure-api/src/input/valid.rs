@@ -1,23 +1,67 @@
 //! `Valid<E>`: an axum extractor that runs garde on what `E` extracted, before the handler.
 
+use super::closed;
+use super::rejection::{
+    form_problem, json_problem, path_problem, push_pointer_segment, query_mismatch,
+};
 use crate::problem::{FieldError, Problem};
 use axum::Json;
 use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{Form, FromRequest, FromRequestParts, Path, Query, Request};
-use axum::http::StatusCode;
+use axum::extract::{
+    Form, FromRequest, FromRequestParts, OptionalFromRequest, Path, Query, Request,
+};
 use axum::http::request::Parts;
 use garde::Validate;
+use serde::de::DeserializeOwned;
 
 /// An input extractor whose payload has been validated with garde (REQUIREMENTS V1).
 ///
 /// `#[secure(validate)]` wraps every `Json`, `Query`, `Form`, struct-typed `Path` and
 /// `Option<Json>` argument in it; it can also be written by hand. Malformed input is answered
 /// 400 (413 when too large, 415 for a wrong content type), input that parses but breaks a
-/// rule 422 with one entry per field.
+/// rule 422 with one entry per field. An `Option<Json<T>>` is `None` when the request has no
+/// `Content-Type` (axum's rule), and is otherwise parsed and checked like a `Json<T>`.
 ///
 /// `CHECKED` is left out when written by hand. The expansion sets it to its compile-time
 /// proof that the payload implements `garde::Validate`, so that a missing derive is one
 /// error, on the payload type.
+///
+/// # Closed bodies
+///
+/// A `Json`, `Form` or `Query` payload is closed: a key its type does not declare is
+/// refused with 422, one entry per key (`#/owner_id`, `#/items/0/extra`; at most 20), with
+/// no `#[serde(deny_unknown_fields)]` needed. serde would drop such a key silently, and a
+/// field added to the type later would start taking it (OWASP API3, mass assignment). garde
+/// runs only on a payload that was accepted as closed.
+///
+/// A type that must accept keys it does not know opts out by capturing them itself; serde
+/// then ignores nothing, so nothing is refused, and the handler sees what came:
+///
+/// ```
+/// use axum::Json;
+/// use secure_api::Valid;
+///
+/// #[derive(serde::Deserialize, garde::Validate)]
+/// struct Event {
+///     #[garde(length(min = 1))]
+///     kind: String,
+///     /// Every other key of the object, as sent.
+///     #[serde(flatten)]
+///     #[garde(skip)]
+///     extra: serde_json::Map<String, serde_json::Value>,
+/// }
+///
+/// async fn record(Valid(Json(event)): Valid<Json<Event>>) -> String {
+///     format!("{} with {} more keys", event.kind, event.extra.len())
+/// }
+/// ```
+///
+/// The check sees the keys serde's derive skips itself, not those in what serde buffers
+/// first: keys left over beside a `#[serde(flatten)]` struct field are dropped unseen
+/// (capture them in a map as above and refuse a non-empty one), and so are those of
+/// internally tagged and untagged enums (give these `#[serde(deny_unknown_fields)]`).
+/// [`Parsed`], which carries the inputs of a `skip_validation` handler, parses as axum
+/// does: open.
 #[derive(Debug, Clone, Copy)]
 pub struct Valid<E, const CHECKED: bool = true>(pub E);
 
@@ -87,17 +131,13 @@ fn json_pointer(path: &garde::Path) -> String {
     pointer
 }
 
-/// Appends `/segment` to a JSON pointer, escaped as RFC 6901 says (`~` → `~0`, `/` → `~1`).
-fn push_pointer_segment(pointer: &mut String, segment: &str) {
-    pointer.push('/');
-    pointer.push_str(&segment.replace('~', "~0").replace('/', "~1"));
-}
-
 /// An input extractor whose failures are answered as problems, with no validation beyond
 /// its type.
 ///
 /// `#[secure]` wraps in it the inputs whose type is their whole contract (`Path<u64>`) and
 /// those that opted out with `skip_validation`, so that their errors too are problem+json.
+/// It parses as axum does: a JSON body, form or query string may carry keys its type does
+/// not declare, which serde drops (a [`Valid`] input refuses them).
 #[derive(Debug, Clone, Copy)]
 pub struct Parsed<E>(pub E);
 
@@ -123,149 +163,106 @@ macro_rules! parsed {
 parsed! {
     Json: FromRequest::from_request(Request), JsonRejection => json_problem;
     Form: FromRequest::from_request(Request), FormRejection => form_problem;
-    Query: FromRequestParts::from_request_parts(&mut Parts), QueryRejection => |_| {
-        Problem::bad_request("The query string does not match what this resource expects.")
-    };
+    Query: FromRequestParts::from_request_parts(&mut Parts), QueryRejection => |_| query_mismatch();
     Path: FromRequestParts::from_request_parts(&mut Parts), PathRejection => path_problem;
 }
 
-fn path_problem(rejection: PathRejection) -> Problem {
-    match rejection.status() {
-        StatusCode::INTERNAL_SERVER_ERROR => {
-            tracing::error!(target: "secure_api", %rejection, "path extraction misconfigured");
-            Problem::internal()
-        }
-        _ => Problem::bad_request("The URL path does not match what this resource expects."),
+/// `Parsed<Option<Json<T>>>`: axum's optional JSON body, its rejection answered as a problem.
+impl<T, S> FromRequest<S> for Parsed<Option<Json<T>>>
+where
+    Json<T>: OptionalFromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Problem> {
+        <Json<T> as OptionalFromRequest<S>>::from_request(request, state)
+            .await
+            .map(Parsed)
+            .map_err(json_problem)
     }
 }
 
-/// `Valid<E>` extracts through `Parsed<E>`, then validates.
-macro_rules! valid_through_parsed {
-    ($($extractor:ident: $trait:ident :: $method:ident($input:ty)),* $(,)?) => {$(
-        impl<T, S, const CHECKED: bool> $trait<S> for Valid<$extractor<T>, CHECKED>
-        where
-            Parsed<$extractor<T>>: $trait<S, Rejection = Problem>,
-            T: Validate,
-            T::Context: Default,
-            S: Send + Sync,
-        {
-            type Rejection = Problem;
+/// `Valid<Json<T>>`: a closed JSON body, then garde.
+impl<T, S, const CHECKED: bool> FromRequest<S> for Valid<Json<T>, CHECKED>
+where
+    T: DeserializeOwned + Validate,
+    T::Context: Default,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
 
-            async fn $method(input: $input, state: &S) -> Result<Self, Problem> {
-                let Parsed(extracted) = Parsed::<$extractor<T>>::$method(input, state).await?;
-                validate(extracted)
-            }
-        }
-    )*};
-}
-valid_through_parsed!(
-    Json: FromRequest::from_request(Request),
-    Form: FromRequest::from_request(Request),
-    Query: FromRequestParts::from_request_parts(&mut Parts),
-    Path: FromRequestParts::from_request_parts(&mut Parts),
-);
-
-/// Maps axum's JSON rejections to problems.
-fn json_problem(rejection: JsonRejection) -> Problem {
-    match rejection {
-        JsonRejection::JsonDataError(error) => {
-            // axum's rejection → axum_core::Error → what `serde_path_to_error` reported.
-            let located = std::error::Error::source(&error)
-                .and_then(std::error::Error::source)
-                .and_then(|error| {
-                    error.downcast_ref::<serde_path_to_error::Error<serde_json::Error>>()
-                });
-            Problem::unprocessable(vec![match located {
-                Some(error) => json_data_error(error),
-                None => FieldError {
-                    pointer: "#".into(),
-                    detail: "the JSON does not have the fields and types this resource expects"
-                        .into(),
-                },
-            }])
-        }
-        JsonRejection::JsonSyntaxError(_) => {
-            Problem::bad_request("The request body is not well-formed JSON.")
-        }
-        JsonRejection::MissingJsonContentType(_) => {
-            Problem::unsupported_media_type("application/json")
-        }
-        other => body_problem(other.status()),
+    async fn from_request(request: Request, state: &S) -> Result<Self, Problem> {
+        validate(Json(closed::json_body(request, state).await?))
     }
 }
 
-/// Where the JSON went wrong and in which way — but not serde's own message, which can name
-/// the server's types (`expected struct NewUser`) or quote long input back.
-fn json_data_error(error: &serde_path_to_error::Error<serde_json::Error>) -> FieldError {
-    /// Keys are the client's input: a pointer is cut before it grows into an echo chamber.
-    const MAX_POINTER: usize = 256;
-    let mut pointer = String::from("#");
-    for segment in error.path().iter() {
-        match segment {
-            serde_path_to_error::Segment::Seq { index } => {
-                push_pointer_segment(&mut pointer, &index.to_string());
-            }
-            serde_path_to_error::Segment::Map { key } => push_pointer_segment(&mut pointer, key),
-            serde_path_to_error::Segment::Enum { variant } => {
-                push_pointer_segment(&mut pointer, variant);
-            }
-            serde_path_to_error::Segment::Unknown => push_pointer_segment(&mut pointer, "-"),
+/// `Valid<Option<Json<T>>>`: `None` without a content type, as axum decides; otherwise a
+/// closed JSON body, then garde.
+impl<T, S, const CHECKED: bool> FromRequest<S> for Valid<Option<Json<T>>, CHECKED>
+where
+    T: DeserializeOwned + Validate,
+    T::Context: Default,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Problem> {
+        if !closed::has_content_type(request.headers()) {
+            return Ok(Valid(None));
         }
-    }
-    let message = error.inner().to_string();
-    let detail = if message.starts_with("unknown field") {
-        "this field is not accepted here"
-    } else if let Some(field) = message
-        .strip_prefix("missing field `")
-        .and_then(|rest| rest.split_once('`'))
-        .map(|(field, _)| field)
-    {
-        push_pointer_segment(&mut pointer, field);
-        "this field is required"
-    } else if message.starts_with("invalid type") {
-        "this value has the wrong type"
-    } else if message.starts_with("invalid length") {
-        "this value has the wrong number of elements"
-    } else {
-        "this value is not one this resource accepts"
-    };
-    if pointer.len() > MAX_POINTER {
-        let mut end = MAX_POINTER;
-        while !pointer.is_char_boundary(end) {
-            end -= 1;
-        }
-        pointer.truncate(end);
-    }
-    FieldError {
-        pointer,
-        detail: detail.into(),
+        validate(Some(Json(closed::json_body(request, state).await?)))
     }
 }
 
-fn form_problem(rejection: FormRejection) -> Problem {
-    match rejection {
-        FormRejection::InvalidFormContentType(_) => {
-            Problem::unsupported_media_type("application/x-www-form-urlencoded")
-        }
-        FormRejection::FailedToDeserializeForm(_)
-        | FormRejection::FailedToDeserializeFormBody(_) => Problem::bad_request(
-            "The form does not have the fields and types this resource expects.",
-        ),
-        other => body_problem(other.status()),
+/// `Valid<Form<T>>`: a closed form, then garde.
+impl<T, S, const CHECKED: bool> FromRequest<S> for Valid<Form<T>, CHECKED>
+where
+    T: DeserializeOwned + Validate,
+    T::Context: Default,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Problem> {
+        validate(Form(closed::form(request, state).await?))
     }
 }
 
-fn body_problem(status: StatusCode) -> Problem {
-    match status {
-        StatusCode::PAYLOAD_TOO_LARGE => Problem::payload_too_large(),
-        status if status.is_server_error() => Problem::internal(),
-        _ => Problem::bad_request("The request body could not be read."),
+/// `Valid<Query<T>>`: a closed query string, then garde.
+impl<T, S, const CHECKED: bool> FromRequestParts<S> for Valid<Query<T>, CHECKED>
+where
+    T: DeserializeOwned + Validate,
+    T::Context: Default,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Problem> {
+        validate(Query(closed::query(parts)?))
+    }
+}
+
+/// `Valid<Path<T>>`: the path as axum parses it, then garde.
+impl<T, S, const CHECKED: bool> FromRequestParts<S> for Valid<Path<T>, CHECKED>
+where
+    Parsed<Path<T>>: FromRequestParts<S, Rejection = Problem>,
+    T: Validate,
+    T::Context: Default,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        let Parsed(extracted) = Parsed::<Path<T>>::from_request_parts(parts, state).await?;
+        validate(extracted)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::StatusCode;
 
     #[derive(Debug, garde::Validate)]
     struct Signup {
@@ -282,7 +279,6 @@ mod tests {
     }
 
     #[derive(Debug, serde::Deserialize, garde::Validate)]
-    #[serde(deny_unknown_fields)]
     #[allow(dead_code)] // read by garde only
     struct Note {
         #[garde(skip)]
@@ -355,5 +351,94 @@ mod tests {
             .map(|e| e.pointer.as_str())
             .collect();
         assert_eq!(pointers, ["#/name", "#/tags/1/label"]);
+    }
+
+    #[derive(Debug, serde::Deserialize, garde::Validate)]
+    struct Comment {
+        #[garde(length(min = 1))]
+        text: String,
+    }
+
+    const JSON: Option<&str> = Some("application/json");
+
+    fn request(content_type: Option<&str>, body: &'static str) -> Request {
+        let mut request = Request::builder();
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        request.body(axum::body::Body::from(body)).expect("request")
+    }
+
+    #[tokio::test]
+    async fn an_optional_json_body_is_absent_without_a_content_type() {
+        // axum's rule: the content type says whether there is a body, not the bytes.
+        for body in ["", r#"{"text":"hi"}"#] {
+            let Valid(comment) =
+                Valid::<Option<Json<Comment>>>::from_request(request(None, body), &())
+                    .await
+                    .expect("absent");
+            assert!(comment.is_none(), "{body}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_optional_json_body_that_is_present_is_closed_and_validated() {
+        let optional = |content_type: Option<&'static str>, body: &'static str| {
+            Valid::<Option<Json<Comment>>>::from_request(request(content_type, body), &())
+        };
+        let Valid(Some(Json(comment))) = optional(JSON, r#"{"text":"hi"}"#).await.expect("valid")
+        else {
+            panic!("present")
+        };
+        assert_eq!(comment.text, "hi");
+        for (body, pointer, detail) in [
+            (r#"{"text":""}"#, "#/text", "length is lower than 1"),
+            (
+                r#"{"text":"hi","author_id":1}"#,
+                "#/author_id",
+                "this field is not accepted here",
+            ),
+        ] {
+            let problem = optional(JSON, body).await.expect_err("refused");
+            assert_eq!(problem.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+            let [error] = problem.errors() else {
+                panic!("one error: {:?}", problem.errors())
+            };
+            assert_eq!(
+                (error.pointer.as_str(), error.detail.as_str()),
+                (pointer, detail)
+            );
+        }
+        let problem = optional(Some("text/plain"), "hi")
+            .await
+            .expect_err("not JSON");
+        assert_eq!(problem.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        let problem = optional(JSON, "").await.expect_err("empty");
+        assert_eq!(problem.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn parsed_json_stays_open() {
+        let extra = r#"{"text":"hi","author_id":1}"#;
+        let Parsed(Json(comment)) =
+            Parsed::<Json<Comment>>::from_request(request(JSON, extra), &())
+                .await
+                .expect("open");
+        assert_eq!(comment.text, "hi");
+
+        let optional = |content_type: Option<&'static str>, body: &'static str| {
+            Parsed::<Option<Json<Comment>>>::from_request(request(content_type, body), &())
+        };
+        assert!(optional(None, extra).await.expect("absent").0.is_none());
+        let Parsed(Some(Json(comment))) = optional(JSON, extra).await.expect("open") else {
+            panic!("present")
+        };
+        assert_eq!(comment.text, "hi");
+        let problem = optional(JSON, "{").await.expect_err("not JSON");
+        assert_eq!(problem.status(), StatusCode::BAD_REQUEST);
+        let problem = optional(Some("text/plain"), extra)
+            .await
+            .expect_err("not JSON");
+        assert_eq!(problem.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     }
 }
