@@ -14,7 +14,6 @@ use darling::util::{Override, SpannedValue};
 use proc_macro2::Span;
 use quote::ToTokens;
 use syn::Signature;
-use syn::spanned::Spanned;
 
 /// Checks the arguments (as parsed, or the errors parsing them gave) against each other and
 /// against the function they annotate.
@@ -288,8 +287,8 @@ fn validate_excludes_skip(args: &SecureArgs, errors: &mut Accumulator) {
 fn inputs_fit_axum(arguments: &[Argument<'_>], errors: &mut Accumulator) {
     const AXUM_MAX_ARGUMENTS: usize = inputs::AXUM_MAX_ARGUMENTS;
     if let Some(first_extra) = arguments.get(AXUM_MAX_ARGUMENTS - 1) {
-        errors.push(error_at(
-            first_extra.ty.span(),
+        errors.push(error_spanned(
+            first_extra.ty,
             format!(
                 "this handler takes {} arguments, and #[secure] adds its guard: axum calls \
                  handlers of at most {AXUM_MAX_ARGUMENTS} arguments, so a #[secure] handler takes \
@@ -308,8 +307,8 @@ fn inputs_are_named(arguments: &[Argument<'_>], errors: &mut Accumulator) {
         .iter()
         .filter(|argument| inputs::is_impl_trait(argument.ty))
     {
-        errors.push(error_at(
-            argument.ty.span(),
+        errors.push(error_spanned(
+            argument.ty,
             "#[secure] checks the type of every input, so it must be named: write the \
              extractor's type instead of `impl Trait`",
         ));
@@ -325,8 +324,8 @@ fn body_is_read_last(arguments: &[Argument<'_>], errors: &mut Accumulator) {
         .iter()
         .filter(|argument| inputs::reads_body(argument.ty))
     {
-        errors.push(error_at(
-            argument.ty.span(),
+        errors.push(error_spanned(
+            argument.ty,
             format!(
                 "`{}` reads the request body, so it must be the handler's last argument; \
                  move it after `{}`",
@@ -385,6 +384,11 @@ fn text_of(ty: &syn::Type) -> String {
         text = text.replace(spaced, tight);
     }
     text
+}
+
+/// An error on every token of `tokens`, not on the first one alone.
+fn error_spanned(tokens: impl ToTokens, message: impl std::fmt::Display) -> Error {
+    syn::Error::new_spanned(tokens, message).into()
 }
 
 fn error_at(span: Span, message: impl std::fmt::Display) -> Error {

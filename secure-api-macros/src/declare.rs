@@ -11,15 +11,36 @@ use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Ident, LitStr, Token};
 
-/// `admin > editor > viewer, auditor`: chains of names, each implying the ones after it.
-struct Declaration(Punctuated<Punctuated<Name, Token![>]>, Token![,]>);
+/// `crate = "my_api::security"; admin > editor > viewer, auditor`: where the runtime is (if
+/// not `::secure_api`), then chains of names, each implying the ones after it.
+struct Declaration {
+    krate: Option<syn::Path>,
+    chains: Punctuated<Punctuated<Name, Token![>]>, Token![,]>,
+}
 
 impl Parse for Declaration {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let krate = match input.peek(Token![crate]) && input.peek2(Token![=]) {
+            true => {
+                input.parse::<Token![crate]>()?;
+                input.parse::<Token![=]>()?;
+                let path: LitStr = input.parse()?;
+                input.parse::<Token![;]>().map_err(|error| {
+                    syn::Error::new(error.span(), "end `crate = \"...\"` with `;`")
+                })?;
+                Some(path.parse::<syn::Path>().map_err(|_| {
+                    syn::Error::new(
+                        path.span(),
+                        "`crate` is the path to secure_api, e.g. `crate = \"::my_api::security\";`",
+                    )
+                })?)
+            }
+            false => None,
+        };
         let chains = Punctuated::parse_terminated_with(input, |chain| {
             Punctuated::parse_separated_nonempty(chain)
         })?;
-        Ok(Self(chains))
+        Ok(Self { krate, chains })
     }
 }
 
@@ -49,7 +70,7 @@ fn checker(kind: Kind, declaration: &Declaration) -> (TokenStream, Option<syn::E
     // name → the names declared directly above it
     let mut above: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
-    for chain in &declaration.0 {
+    for chain in &declaration.chains {
         let names: Vec<&Name> = chain.iter().collect();
         for name in &names {
             if let Err(fault) = name.check() {
@@ -95,11 +116,12 @@ fn checker(kind: Kind, declaration: &Declaration) -> (TokenStream, Option<syn::E
 
     let checker = kind.checker();
     let kind_ident = format_ident!("{word}");
+    let krate = crate::model::runtime(declaration.krate.clone());
     let arms = order.iter().map(|name| {
         let holders = holders(name, &above);
         quote! {
             (#name) => {
-                ::secure_api::__private::Grant { name: #name, held_by: &[#(#holders),*] }
+                #krate::__private::Grant { name: #name, held_by: &[#(#holders),*] }
             };
         }
     });
@@ -108,7 +130,7 @@ fn checker(kind: Kind, declaration: &Declaration) -> (TokenStream, Option<syn::E
         macro_rules! #checker {
             #(#arms)*
             ($undeclared:literal) => {
-                ::secure_api::__private::undeclared!(#kind_ident $undeclared #(#order)*)
+                #krate::__private::undeclared!(#kind_ident $undeclared #(#order)*)
             };
         }
         #[doc(hidden)]
@@ -197,6 +219,18 @@ mod tests {
             tokens.contains(r#"held_by : & ["auditor" , "admin" , "ops:admin"]"#),
             "{tokens}"
         );
+    }
+
+    #[test]
+    fn the_runtime_path_is_the_one_given() {
+        let declaration: Declaration = syn::parse_quote!(crate = "::my_api::security"; admin);
+        let tokens = checker(Kind::Role, &declaration).0.to_string();
+        assert!(
+            tokens.contains(":: my_api :: security :: __private :: Grant"),
+            "{tokens}"
+        );
+        assert!(!tokens.contains("secure_api"), "{tokens}");
+        assert!(syn::parse2::<Declaration>(quote!(crate = "::my_api" admin)).is_err());
     }
 
     #[test]

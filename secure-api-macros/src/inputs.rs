@@ -98,7 +98,7 @@ pub(crate) fn treat(argument: &Argument<'_>, mode: Mode, generics: &Generics) ->
     let validated = |payload: &Type| Treatment::Validated {
         // A payload that names the handler's generics is proven where the handler is
         // instantiated, by the router's bound on `Valid`.
-        proof: (!mentions_generics(payload, generics)).then(|| payload.clone()),
+        proof: (!mentions_generics(payload, generics)).then(|| Box::new(payload.clone())),
         span: payload.span(),
     };
     let (treatment, admission) = match (&argument.shape, mode) {

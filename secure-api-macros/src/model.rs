@@ -106,7 +106,7 @@ pub(crate) enum Treatment {
     /// `garde::Validate` the expansion proves, spanned on it (`NewUser` in `Json<NewUser>`);
     /// `None` when it names the handler's generics.
     Validated {
-        proof: Option<syn::Type>,
+        proof: Option<Box<syn::Type>>,
         span: Span,
     },
     /// `Parsed<E>`: parsed only, with failures answered as problems; for inputs whose type

@@ -65,6 +65,7 @@ fn stand_in(mut function: item::Function) -> (item::Function, Option<TokenStream
     let mut original = function.clone();
     original.sig.ident = format_ident!("__secure_unmountable_{}", name);
     original.attrs.retain(|attr| !attr.path().is_ident("doc"));
+    original.vis = syn::Visibility::Inherited;
     let callee = &original.sig.ident;
     let generics = &function.sig.generics;
     let params: Vec<_> = generics

@@ -123,6 +123,8 @@ pub use secure_api_macros::secure;
 ///
 /// Names are identifiers or string literals. The macro generates a hidden checker that
 /// `#[secure]` calls through `crate::…`, which is why it must be invoked at the crate root.
+/// When this crate is renamed or re-exported, say where it is first, with an absolute path:
+/// `roles! { crate = "crate::deps::security"; admin > editor }` (the same for `scopes!`).
 pub use secure_api_macros::roles;
 
 /// Declares the OAuth 2.0 scopes of the application, once, at the crate root.

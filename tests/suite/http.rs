@@ -35,6 +35,21 @@ async fn create_user(user: AuthUser, Json(body): Json<NewUser>) -> (StatusCode, 
     (StatusCode::CREATED, Json(created))
 }
 
+/// Settings a client may send or leave out; when sent, they are validated like any body.
+#[secure(role = "admin", rate = "100/15m", validate)]
+async fn preferences(body: Option<Json<Preferences>>) -> String {
+    body.map_or_else(
+        || "defaults".to_owned(),
+        |Json(preferences)| preferences.theme,
+    )
+}
+
+#[derive(Debug, Deserialize, garde::Validate)]
+struct Preferences {
+    #[garde(length(min = 1, max = 16))]
+    theme: String,
+}
+
 #[secure(public, rate = "5/1m")]
 async fn health() -> &'static str {
     "ok"
@@ -96,6 +111,7 @@ impl App {
             .route("/search/{page}", get(search))
             .route("/limited", get(limited))
             .route("/quick", get(quick))
+            .route("/preferences", post(preferences))
             .layer(DefaultBodyLimit::max(4096))
             .with_state(security);
         Self {
@@ -249,6 +265,66 @@ async fn invalid_fields_are_422_with_one_entry_each() {
         app.get("/search/2?q=rust&limit=5", Some(&token)).await.body,
         "rust x5 page 2"
     );
+}
+
+/// OWASP API3 (mass assignment): a key the type does not declare is refused, not dropped.
+#[tokio::test]
+async fn undeclared_keys_are_422_pointing_at_each() {
+    let app = App::start().await;
+    let token = app.token("alice", &["admin"], "");
+    let pointers = |answer: &Answer| -> Vec<String> {
+        answer.body["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .map(|error| error["pointer"].as_str().expect("pointer").to_owned())
+            .collect()
+    };
+    let body = r#"{"name":"bob","email":"bob@example.org","is_admin":true,"roles":["admin"]}"#;
+    let answer = app.post_json("/users", Some(&token), body).await;
+    answer.assert_problem(422);
+    let mut refused = pointers(&answer);
+    refused.sort();
+    assert_eq!(refused, ["#/is_admin", "#/roles"]);
+
+    let search = app
+        .get("/search/2?q=rust&limit=5&admin=1", Some(&token))
+        .await;
+    search.assert_problem(422);
+    assert_eq!(pointers(&search), ["#/admin"]);
+}
+
+#[tokio::test]
+async fn an_optional_body_is_validated_when_present() {
+    let app = App::start().await;
+    let token = app.token("alice", &["admin"], "");
+    let absent = app
+        .http
+        .post(app.url("/preferences"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(absent.text().await.expect("body"), "defaults");
+    let present = app
+        .post_json("/preferences", Some(&token), r#"{"theme":"dark"}"#)
+        .await;
+    assert_eq!(present.status, 200);
+    assert_eq!(present.body, "dark");
+    let invalid = app
+        .post_json("/preferences", Some(&token), r#"{"theme":""}"#)
+        .await;
+    invalid.assert_problem(422);
+    assert_eq!(invalid.body["errors"][0]["pointer"], "#/theme");
+    let undeclared = app
+        .post_json(
+            "/preferences",
+            Some(&token),
+            r#"{"theme":"dark","admin":true}"#,
+        )
+        .await;
+    undeclared.assert_problem(422);
+    assert_eq!(undeclared.body["errors"][0]["pointer"], "#/admin");
 }
 
 #[tokio::test]

@@ -122,10 +122,10 @@ fn the_manifest_lists_every_route_policy() {
     let table = manifest.to_string();
     let expected = "\
 METHOD  PATH         HANDLER  AUTH    ROLES             SCOPES       MFA  RATE    KEY     VALIDATED
-GET     /health      health   public  -                 -            -    100/1m  ip      no
-GET     /notes       read     bearer  viewer            -            -    100/1m  user    no
+GET     /health      health   public  -                 -            -    100/1m  ip      by type
+GET     /notes       read     bearer  viewer            -            -    100/1m  user    by type
 POST    /notes       write    bearer  editor            notes:write  -    100/1m  user    yes
-DELETE  /notes/{id}  remove   bearer  editor & auditor  -            -    10/1m   global  no
+DELETE  /notes/{id}  remove   bearer  editor & auditor  -            -    10/1m   global  by type
 ";
     assert_eq!(table, expected, "{table}");
     let json: serde_json::Value = serde_json::from_str(&manifest.to_json()).expect("json");
@@ -138,4 +138,30 @@ DELETE  /notes/{id}  remove   bearer  editor & auditor  -            -    10/1m 
         serde_json::json!({ "all_of": ["notes:write"] })
     );
     assert_eq!(json["routes"][0]["auth"], "public");
+}
+
+/// Takes `remove`'s guard without a `#[secure]` of its own: Rust cannot refuse it (see
+/// `secure_api::routing`), so the manifest says whose policy it borrowed.
+async fn borrowed(
+    _: secure_api::guard::Guard<__secure_policy_remove>,
+    Json(note): Json<serde_json::Value>,
+) -> String {
+    note.to_string()
+}
+
+#[test]
+fn a_borrowed_policy_shows_in_the_manifest() {
+    let manifest = SecureRouter::<secure_api::Security>::new()
+        .route("/remove", delete(remove).post(borrowed))
+        .manifest();
+    let rows: Vec<(&str, Option<&str>)> = manifest
+        .routes
+        .iter()
+        .map(|route| (route.handler, route.policy_of))
+        .collect();
+    assert_eq!(rows, [("remove", None), ("borrowed", Some("remove"))]);
+    assert!(
+        manifest.to_string().contains("borrowed (policy of remove)"),
+        "{manifest}"
+    );
 }

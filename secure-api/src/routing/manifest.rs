@@ -21,8 +21,11 @@ pub struct RouteEntry {
     pub method: String,
     /// The path as mounted.
     pub path: String,
-    /// The handler's function name.
+    /// The name of the function mounted.
     pub handler: &'static str,
+    /// The function the policy was generated for, when that is another one: a function
+    /// that took another handler's guard instead of a `#[secure]` of its own.
+    pub policy_of: Option<&'static str>,
     /// `bearer` or `public`.
     pub auth: &'static str,
     /// Required roles: `{"all_of": [..]}`, `{"any_of": [..]}` or `null`.
@@ -85,11 +88,18 @@ impl RouteEntry {
         }
     }
 
-    pub(super) fn new(method: &Method, path: &str, spec: &PolicySpec) -> Self {
+    pub(super) fn new(
+        method: &Method,
+        path: &str,
+        spec: &PolicySpec,
+        function: &'static str,
+    ) -> Self {
+        let generated_for = spec.handler.trim_start_matches("r#");
         Self {
             method: method.to_string(),
             path: path.to_owned(),
-            handler: spec.handler,
+            handler: function,
+            policy_of: (function.trim_start_matches("r#") != generated_for).then_some(spec.handler),
             auth: match spec.auth {
                 Auth::Public => "public",
                 Auth::Bearer => "bearer",
@@ -162,7 +172,10 @@ impl fmt::Display for Manifest {
             [
                 route.method.clone(),
                 route.path.clone(),
-                route.handler.to_owned(),
+                match route.policy_of {
+                    Some(policy_of) => format!("{} (policy of {policy_of})", route.handler),
+                    None => route.handler.to_owned(),
+                },
                 route.auth.to_owned(),
                 route.roles.as_ref().map_or_else(none, ToString::to_string),
                 route.scopes.as_ref().map_or_else(none, ToString::to_string),

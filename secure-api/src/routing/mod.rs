@@ -40,7 +40,8 @@ use axum::routing::MethodRouter;
 
 /// A handler whose first argument is a [`Guard`]: what `#[secure]` produces.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be mounted on a `SecureRouter<{S}>`",
+    message = "`{Self}` cannot be mounted on a `SecureRouter<{S}>`: it is not a `#[secure]` \
+               handler, or the router's state does not provide `Security`",
     label = "not a `#[secure]` handler for this router",
     note = "only `#[secure(...)]` handlers can be mounted: annotate the `async fn` with its \
             policy, e.g. `#[secure(role = \"admin\")]`; a closure cannot carry one, so make it \
@@ -88,7 +89,27 @@ guarded_handler!(
 /// `MethodRouter`.
 pub struct SecureMethodRouter<S = ()> {
     router: MethodRouter<S>,
-    policies: Vec<(Method, PolicySpec)>,
+    policies: Vec<Mounted>,
+}
+
+/// A handler as mounted: its method, the policy it takes, and its own name.
+struct Mounted {
+    method: Method,
+    spec: PolicySpec,
+    function: &'static str,
+}
+
+/// `create_user` for the function item `app::users::create_user` (or `catalog<Books>`).
+///
+/// A policy type is generated for one function, but Rust cannot tie it to that function: a
+/// function's own type cannot be named, and every type in its signature must be nameable
+/// wherever it is visible. So another function of the same module could take the guard of
+/// `create_user` and be mounted under its policy. The name of what was really mounted makes
+/// that visible in the manifest and in a configuration event.
+fn function_name<H>() -> &'static str {
+    let path = std::any::type_name::<H>();
+    let path = path.split_once('<').map_or(path, |(path, _)| path);
+    path.rsplit("::").next().unwrap_or(path)
 }
 
 macro_rules! method {
@@ -101,7 +122,11 @@ macro_rules! method {
                     H: GuardedHandler<T, S>,
                     T: 'static,
                 {
-                    self.policies.push((Method::$method, H::SPEC));
+                    self.policies.push(Mounted {
+                        method: Method::$method,
+                        spec: H::SPEC,
+                        function: function_name::<H>(),
+                    });
                     self.router = self.router.$name(handler);
                     self
                 }
@@ -158,12 +183,26 @@ impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
 
     /// Mounts guarded handlers at `path` (axum's path syntax, e.g. `/notes/{id}`).
     pub fn route(mut self, path: &str, methods: SecureMethodRouter<S>) -> Self {
-        self.routes.extend(
-            methods
-                .policies
-                .iter()
-                .map(|(method, spec)| RouteEntry::new(method, path, spec)),
-        );
+        for Mounted {
+            method,
+            spec,
+            function,
+        } in &methods.policies
+        {
+            let entry = RouteEntry::new(method, path, spec, function);
+            if let Some(policy_of) = entry.policy_of {
+                tracing::error!(
+                    target: crate::audit::CONFIG_TARGET,
+                    %method,
+                    path,
+                    function,
+                    policy_of,
+                    "a handler is mounted with the policy generated for another; \
+                     annotate it with its own #[secure(...)]"
+                );
+            }
+            self.routes.push(entry);
+        }
         self.router = self.router.route(path, methods.router);
         self
     }

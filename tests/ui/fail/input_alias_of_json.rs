@@ -21,5 +21,5 @@ async fn create_user(Json(user): Body) -> String {
 fn main() {
     let _app: axum::Router = SecureRouter::new()
         .route("/users", post(create_user))
-        .with_state(Security::builder().build().unwrap());
+        .with_state(Security::builder().ephemeral_key().build().unwrap());
 }

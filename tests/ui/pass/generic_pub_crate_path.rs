@@ -1,9 +1,10 @@
 // The signature is kept as written: generics, where-clauses, visibility, attributes and doc
-// comments; `crate = ".."` names the runtime through another path.
+// comments; `crate = ".."` names the runtime through another path, in `#[secure]` and in
+// `roles!` alike.
 use axum::{Json, Router, routing::get};
 use secure_api::Security;
 
-secure_api::roles! { librarian }
+api::security::roles! { crate = "crate::api::security"; librarian }
 
 mod api {
     pub use secure_api as security;

@@ -44,8 +44,8 @@ async fn context(
     ConnectInfo(_peer): ConnectInfo<SocketAddr>,
     _method: Method,
     _version: Version,
-    _route: MatchedPath,
-    _nested: Option<NestedPath>,
+    _route: Option<MatchedPath>,
+    _nested: NestedPath,
     user: AuthUser,
     _ip: ClientIp,
     Claims(_claims): Claims<serde_json::Value>,
@@ -91,5 +91,12 @@ fn main() {
         .route("/optional", post(optional))
         .route("/generic/{id}", post(generic::<NewUser>))
         .route("/generic-path/{id}", get(generic_path::<u32>))
-        .with_state(Security::builder().build().unwrap());
+        .with_state(
+            Security::builder()
+                .issuer("https://issuer.example")
+                .audience("api")
+                .ephemeral_key()
+                .build()
+                .expect("a valid configuration"),
+        );
 }
