@@ -9,7 +9,7 @@
 //!   (both set by the server), [`ConnectInfo`] (the peer address), [`Method`], [`Version`],
 //!   [`MatchedPath`] and [`NestedPath`] (the route's own template, not the request's path),
 //!   and this crate's [`AuthUser`], [`ClientIp`] and [`Claims`] (read from the token the
-//!   guard verified), or an `Option` of one of these;
+//!   guard verified), or an `Option` or `Result` of one of these;
 //! - a **parsed scalar path**: `Path<T>` where `T` is a [`PathParam`] — an integer, float,
 //!   `bool`, `char`, `String`, a tuple of these, or a type of yours that declares itself one;
 //! - any input at all on a handler that opts out with
@@ -97,6 +97,10 @@ impl<T> SecureInput for Claims<T> {}
 
 #[diagnostic::do_not_recommend]
 impl<T: SecureInput> SecureInput for Option<T> {}
+
+/// The handler answers the rejection itself; what it extracts is still judged.
+#[diagnostic::do_not_recommend]
+impl<T: SecureInput, E> SecureInput for Result<T, E> {}
 
 #[diagnostic::do_not_recommend]
 impl<T: PathParam> SecureInput for Path<T> {}

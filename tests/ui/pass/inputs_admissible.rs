@@ -1,8 +1,10 @@
-// The admissible set: inputs with no client payload, scalar paths (the standard ones and a
+// The admissible set: inputs with no client payload, scalar paths (also as a `Result` the
+// handler answers itself) (the standard ones and a
 // type that declares itself one), an extractor of the user's own admitted by a deliberate
 // `impl SecureInput`, `Valid` written by hand, `Option<Json<T>>` validated when present, and
 // a generic handler whose bounds make its input admissible.
 use axum::extract::connect_info::ConnectInfo;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequestParts, MatchedPath, NestedPath, Path, State};
 use axum::http::request::Parts;
 use axum::http::{Method, Version};
@@ -60,6 +62,11 @@ async fn scalar_paths(Path((Tenant(tenant), id)): Path<(Tenant, u64)>) -> String
 }
 
 #[secure(role = "admin", rate = "100/15m")]
+async fn own_rejection(id: Result<Path<u64>, PathRejection>) -> String {
+    id.map_or_else(|_| "no id".to_owned(), |Path(id)| id.to_string())
+}
+
+#[secure(role = "admin", rate = "100/15m")]
 async fn by_hand(Valid(Json(user)): Valid<Json<NewUser>>) -> String {
     user.name
 }
@@ -88,6 +95,7 @@ fn main() {
         .route("/context", get(context))
         .route("/{tenant}/{id}", get(scalar_paths))
         .route("/by-hand", post(by_hand))
+        .route("/own/{id}", get(own_rejection))
         .route("/optional", post(optional))
         .route("/generic/{id}", post(generic::<NewUser>))
         .route("/generic-path/{id}", get(generic_path::<u32>))
