@@ -1,8 +1,8 @@
 //! The integration tests of secure-api, in one binary so that their helpers and the
-//! dependency tree are compiled and linked once: HTTP over loopback, JWT attacks, audit
-//! events, the secure router, the SQLite and Redis stores, the examples run as their users
-//! run them (the quickstart, the demo, its TLS, the README's walk-throughs) and the trybuild
-//! UI tests.
+//! dependency tree are compiled and linked once: HTTP over loopback, JWT attacks, keys shared
+//! between services, audit events, the secure router, the SQLite and Redis stores, the
+//! examples run as their users run them (the quickstart, the demo, its TLS, the README's
+//! walk-throughs) and the trybuild UI tests.
 //!
 //! `cargo test --workspace` runs them with everything else (and builds the examples they
 //! start); `cargo test --test suite http::` runs one module.
@@ -27,6 +27,7 @@ mod demo;
 mod demo_tokens;
 mod http;
 mod jwt;
+mod keys;
 mod quickstart;
 mod readme;
 mod redis;
