@@ -1,5 +1,6 @@
 //! Accounts and sessions: sign-up, password login, refresh-token rotation, logout, the
-//! caller's profile, and a second factor (TOTP) with a route that requires it.
+//! caller's profile, a second factor (TOTP) with a route that requires it, and the public keys
+//! other services verify the demo's tokens with.
 //!
 //! The subject of the demo's tokens is the user id; roles are read from the database at
 //! each login and step-up, so a role taken away holds from the next session on.
@@ -25,6 +26,7 @@ pub(crate) fn routes() -> SecureRouter<Demo> {
         .route("/me/security", get(security_settings))
         .route("/mfa/enrol", post(mfa_enrol))
         .route("/mfa/verify", post(mfa_verify))
+        .route("/.well-known/jwks.json", get(jwks))
 }
 
 #[derive(Deserialize, garde::Validate)]
@@ -84,6 +86,14 @@ pub(crate) fn user_id(user: &AuthUser) -> Result<i64, Problem> {
 
 fn no_account() -> Problem {
     Problem::new(StatusCode::NOT_FOUND, "The account no longer exists.")
+}
+
+/// The public keys of the demo's tokens (RFC 7517), for other services to verify them with
+/// (`Key::from_jwk_set`): the key of `SECURE_API_JWT_PRIVATE_KEY_FILE`. Empty while the demo
+/// signs with an HMAC secret, which is never published.
+#[secure(public, rate = "60/1m")]
+async fn jwks(State(demo): State<Demo>) -> Json<serde_json::Value> {
+    Json(demo.security.jwks())
 }
 
 /// New accounts are plain users; the e-mail address is sealed before it is stored.

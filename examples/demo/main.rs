@@ -21,6 +21,10 @@
 //! account whose password is printed at start. With configured keys the database persists,
 //! and `DEMO_ADMIN_PASSWORD_FILE` creates the `admin` account on the first start.
 //!
+//! With `SECURE_API_JWT_ALGORITHM` (ES256, EdDSA, RS256…) and `SECURE_API_JWT_PRIVATE_KEY_FILE`,
+//! it signs its tokens with that private key and publishes the public half at
+//! `/.well-known/jwks.json`, for other services to verify them.
+//!
 //! Refresh families and revoked access tokens live in memory unless `DEMO_TOKEN_DB` names a
 //! SQLite file for them (kept apart from `DEMO_DB`, as `SqliteTokenStore` asks), so that
 //! sessions survive a restart, or `SECURE_API_REDIS_URL` puts them (and the rate limits) in

@@ -15,6 +15,8 @@ use crate::tokens::{Issuer, IssuerSettings, MemoryTokenStore, TokenStore};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod jwt_keys;
+
 /// The environment variables [`Security::from_env`] reads; the table in its documentation
 /// lists the same, with their meaning.
 mod var {
@@ -25,6 +27,8 @@ mod var {
     pub(super) const JWT_SECRET: &str = "SECURE_API_JWT_SECRET";
     #[cfg(feature = "pem")]
     pub(super) const JWT_PUBLIC_KEY_FILE: &str = "SECURE_API_JWT_PUBLIC_KEY_FILE";
+    #[cfg(feature = "pem")]
+    pub(super) const JWT_PRIVATE_KEY_FILE: &str = "SECURE_API_JWT_PRIVATE_KEY_FILE";
     pub(super) const JWT_KID: &str = "SECURE_API_JWT_KID";
     pub(super) const LEEWAY_SECS: &str = "SECURE_API_LEEWAY_SECS";
     pub(super) const TRUSTED_PROXIES: &str = "SECURE_API_TRUSTED_PROXIES";
@@ -64,7 +68,8 @@ impl Security {
     /// | `SECURE_API_JWT_ALGORITHM` | `HS256` (default), `HS384`, `HS512`, `RS256`, `PS256`, `ES256`, `EdDSA`, … |
     /// | `SECURE_API_JWT_SECRET_FILE` | file holding the HMAC secret (preferred) |
     /// | `SECURE_API_JWT_SECRET` | the HMAC secret itself |
-    /// | `SECURE_API_JWT_PUBLIC_KEY_FILE` | PEM public key for the asymmetric algorithms |
+    /// | `SECURE_API_JWT_PUBLIC_KEY_FILE` | PEM public key for the asymmetric algorithms: verify another issuer's tokens |
+    /// | `SECURE_API_JWT_PRIVATE_KEY_FILE` | instead, PEM private key for the asymmetric algorithms: sign tokens too, and publish [`Security::jwks`] |
     /// | `SECURE_API_JWT_KID` | optional key id |
     /// | `SECURE_API_LEEWAY_SECS` | clock leeway for `exp`/`nbf`, default 10, at most 30 |
     /// | `SECURE_API_TRUSTED_PROXIES` | comma-separated addresses or CIDRs whose `X-Forwarded-For` is believed |
@@ -218,7 +223,7 @@ impl SecurityBuilder {
                 )
             })?,
         };
-        let key = key_from_env(algorithm)?.ok_or(ConfigError::NoKey)?;
+        let key = jwt_keys::key_from_env(algorithm, &optional)?.ok_or(ConfigError::NoKey)?;
         self.keys.push(match optional(var::JWT_KID) {
             Some(kid) => key.with_kid(kid),
             None => key,
@@ -282,42 +287,6 @@ impl SecurityBuilder {
             counters: Counters::default(),
         }))
     }
-}
-
-/// The key `SECURE_API_JWT_*` describe for `algorithm`, if any.
-fn key_from_env(algorithm: Algorithm) -> Result<Option<Key>, ConfigError> {
-    if matches!(
-        algorithm,
-        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
-    ) {
-        let secret = match (optional(var::JWT_SECRET_FILE), optional(var::JWT_SECRET)) {
-            (Some(file), _) => Some(Secret::from_file(file)?),
-            (None, Some(_)) => Some(Secret::from_env(var::JWT_SECRET)?),
-            (None, None) => None,
-        };
-        return secret
-            .map(|secret| Key::hmac(algorithm, secret))
-            .transpose();
-    }
-    public_key_from_env(algorithm)
-}
-
-#[cfg(feature = "pem")]
-fn public_key_from_env(algorithm: Algorithm) -> Result<Option<Key>, ConfigError> {
-    optional(var::JWT_PUBLIC_KEY_FILE)
-        .map(|file| Key::public_pem_file(algorithm, file))
-        .transpose()
-}
-
-#[cfg(not(feature = "pem"))]
-fn public_key_from_env(algorithm: Algorithm) -> Result<Option<Key>, ConfigError> {
-    Err(ConfigError::invalid(
-        var::JWT_ALGORITHM,
-        format!(
-            "{algorithm:?} needs a PEM public key, and secure-api was built without its \
-             `pem` feature"
-        ),
-    ))
 }
 
 /// A variable's value; unset and empty are the same.

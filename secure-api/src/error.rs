@@ -43,7 +43,8 @@ pub enum ConfigError {
     /// No verification key was configured.
     #[error(
         "no JWT key is configured: set SECURE_API_JWT_SECRET_FILE (or SECURE_API_JWT_SECRET) \
-         for HS256, or SECURE_API_JWT_ALGORITHM and SECURE_API_JWT_PUBLIC_KEY_FILE"
+         for HS256, or SECURE_API_JWT_ALGORITHM and SECURE_API_JWT_PRIVATE_KEY_FILE (to sign) \
+         or SECURE_API_JWT_PUBLIC_KEY_FILE (to verify)"
     )]
     NoKey,
 }

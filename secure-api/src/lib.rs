@@ -60,7 +60,7 @@
 //!
 //! | feature | what | adds |
 //! |---|---|---|
-//! | `pem` | `jwt::Key::public_pem`: RS/PS/ES/EdDSA public keys (else HMAC only) | `pem`, `simple_asn1` |
+//! | `pem` | `jwt::Key::public_pem`, `jwt::Key::private_pem`: RS/PS/ES/EdDSA keys from PEM (else HMAC and JWK Set keys only) | `pem`, `simple_asn1` |
 //! | `login` | `login`: argon2id passwords, equal-work login, lockout | `argon2` |
 //! | `mfa` | `mfa`: TOTP enrolment and verification | `totp-rs` |
 //! | `seal` | `seal`: fields sealed at rest | `chacha20poly1305` |

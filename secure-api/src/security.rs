@@ -55,6 +55,22 @@ impl Security {
             .collect()
     }
 
+    /// The public halves of every asymmetric key of this configuration, as a JWK Set
+    /// (RFC 7517 §5): each with its `kid`, `alg` and `use: "sig"`. Serve it (e.g. at
+    /// `/.well-known/jwks.json`) so that other services verify the tokens this one signs with
+    /// a private key (`Key::private_pem`) — they read it with
+    /// [`Key::from_jwk_set`](crate::jwt::Key::from_jwk_set). An HMAC secret is never in it:
+    /// with HMAC keys only, `keys` is empty.
+    pub fn jwks(&self) -> serde_json::Value {
+        let keys: Vec<serde_json::Value> = self
+            .inner
+            .verifier
+            .keys()
+            .filter_map(|key| key.public_jwk())
+            .collect();
+        serde_json::json!({ "keys": keys })
+    }
+
     /// Allow, deny and throttle counts per handler and reason, since start (O2): what to
     /// watch for suspicious activity.
     pub fn counters(&self) -> Vec<Counter> {
@@ -97,7 +113,8 @@ impl Security {
         self.inner.issuer.sign_access_token(principal, ttl)
     }
 
-    /// Signs an access token for `subject` with the first key that can sign (an HMAC key),
+    /// Signs an access token for `subject` with the first key that can sign (an HMAC or a
+    /// private key),
     /// valid for `ttl`, with no refresh token. Meant for development and tests; see
     /// [`Security::issue`] for the full lifecycle.
     pub fn mint(

@@ -4,7 +4,7 @@
 use crate::common::{self, Answer, HmacKey, claims, client, now, serve, sign};
 use axum::Router;
 use axum::routing::get;
-use jsonwebtoken::{Algorithm, EncodingKey};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secure_api::jwt::{Key, MAX_TOKEN_BYTES, TokenRejection};
 use secure_api::{AuthUser, Security, secure};
 use serde_json::{Value, json};
@@ -138,6 +138,30 @@ fn hs256_attacks_are_refused_for_the_right_reason() {
             "wrong issuer",
             hs(&with(good.clone(), "iss", json!("https://evil.test"))),
             TokenRejection::WrongIssuer,
+        ),
+        (
+            "iss as an array that holds ours",
+            hs(&with(good.clone(), "iss", json!([common::ISSUER]))),
+            TokenRejection::WrongIssuer,
+        ),
+        (
+            "a crit header: an extension we would not understand (RFC 7515 §4.1.11)",
+            {
+                let mut header = Header::new(Algorithm::HS256);
+                header.typ = Some("at+jwt".to_owned());
+                header.crit = Some(vec!["exp".to_owned()]);
+                jsonwebtoken::encode(&header, &good, &key.encoding()).expect("signed")
+            },
+            TokenRejection::CriticalHeader,
+        ),
+        (
+            "crit: null",
+            forge(
+                &json!({"alg": "HS256", "typ": "at+jwt", "crit": null}),
+                &good,
+                &split(&valid).2,
+            ),
+            TokenRejection::CriticalHeader,
         ),
         (
             "wrong audience",

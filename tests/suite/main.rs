@@ -1,6 +1,7 @@
 //! The integration tests of secure-api, in one binary so that their helpers and the
-//! dependency tree are compiled and linked once: HTTP over loopback, JWT attacks, audit
-//! events, the secure router, the SQLite and Redis stores, a real OpenID provider, the
+//! dependency tree are compiled and linked once: HTTP over loopback, JWT attacks, keys shared
+//! between services and fetched from a provider, audit events, the secure router, the SQLite
+//! and Redis stores, a real OpenID provider, the
 //! examples run as their users run them (the quickstart, the demo, its TLS, the README's
 //! walk-throughs) and the trybuild UI tests.
 //!
@@ -27,6 +28,7 @@ mod demo;
 mod demo_tokens;
 mod http;
 mod jwt;
+mod keys;
 mod oidc;
 mod quickstart;
 mod readme;

@@ -21,7 +21,8 @@ pub enum TokenRejection {
     Expired,
     /// `nbf` is in the future.
     NotYetValid,
-    /// `iss` is not the configured issuer.
+    /// `iss` is not the configured issuer, as a single string (an array is refused even if it
+    /// holds it).
     WrongIssuer,
     /// `aud` does not contain the configured audience.
     WrongAudience,
@@ -31,6 +32,9 @@ pub enum TokenRejection {
     WrongType,
     /// The token was revoked (logout) before it expired.
     Revoked,
+    /// The protected header has `crit`: it names extensions the token may not be processed
+    /// without (RFC 7515 §4.1.11), and this crate understands none.
+    CriticalHeader,
 }
 
 impl TokenRejection {
@@ -49,6 +53,7 @@ impl TokenRejection {
             Self::BadClaims => "bad_claims",
             Self::WrongType => "wrong_token_type",
             Self::Revoked => "revoked",
+            Self::CriticalHeader => "critical_header",
         }
     }
 }
@@ -180,6 +185,8 @@ impl Identity {
 /// profile showed building a map of every claim on each request to be its largest cost).
 #[derive(serde::Deserialize)]
 pub(super) struct KnownClaims {
+    /// Checked by the verifier: jsonwebtoken also accepts an array of issuers.
+    pub(super) iss: Option<Value>,
     sub: Option<Value>,
     roles: Option<Value>,
     scope: Option<Value>,

@@ -6,7 +6,11 @@
 
 mod cache;
 mod identity;
+mod jwk;
 mod key;
+#[cfg(feature = "pem")]
+mod pem;
+mod public_key;
 mod verify;
 
 pub use identity::{Identity, TokenRejection};

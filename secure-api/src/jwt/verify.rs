@@ -120,6 +120,9 @@ impl Verifier {
             return Err(TokenRejection::TooLarge);
         }
         let header = KeySelector::read(token).ok_or(TokenRejection::Malformed)?;
+        if header.crit {
+            return Err(TokenRejection::CriticalHeader);
+        }
         // The header only selects among our own keys; the algorithm is the key's, not the
         // token's, so `alg: none` or an HS/RS swap can never pick the verification method.
         let entry = match header.kid.as_deref() {
@@ -143,6 +146,12 @@ impl Verifier {
         let data =
             jsonwebtoken::decode::<KnownClaims>(token, entry.key.decoding(), &entry.validation)
                 .map_err(|error| rejection(error.kind()))?;
+        // jsonwebtoken also accepts an array of issuers that holds ours; the issuer is one
+        // string, ours (RFC 8725 §3.8).
+        if !matches!(&data.claims.iss, Some(serde_json::Value::String(iss)) if *iss == self.issuer)
+        {
+            return Err(TokenRejection::WrongIssuer);
+        }
         // A token that decoded has exactly three parts: header.payload.signature.
         let payload = token.split('.').nth(1).unwrap_or_default();
         Identity::from_claims(data.claims, payload)
@@ -165,13 +174,23 @@ impl Verifier {
 
 /// What the header says to select the key and check the token type, read before the
 /// signature is checked (jsonwebtoken reads the whole header again when it verifies). Its
-/// `Header` has a dozen more fields and a catch-all map; reading only these three costs about
+/// `Header` has a dozen more fields and a catch-all map; reading only these costs about
 /// half as much on every request (the guard's profile).
+///
+/// `jku`, `x5u`, `jwk` and `x5c` are not read: a token is verified with our keys only, never
+/// with one it points to or carries (RFC 8725 §3.10).
 #[derive(serde::Deserialize)]
 struct KeySelector {
     alg: Algorithm,
     kid: Option<String>,
     typ: Option<String>,
+    /// Whether `crit` is present at all (any value, even `null`).
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    <serde::de::IgnoredAny as serde::Deserialize>::deserialize(deserializer).map(|_| true)
 }
 
 impl KeySelector {

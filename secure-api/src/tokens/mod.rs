@@ -77,7 +77,8 @@ pub(crate) struct Issuer(IssuerSettings);
 pub(crate) struct IssuerSettings {
     pub(crate) issuer: String,
     pub(crate) audience: String,
-    /// The first configured key that can sign; none when only public keys are configured.
+    /// The first configured key that can sign (an HMAC or a private key); none when only
+    /// public keys are configured.
     pub(crate) signing_key: Option<SigningKey>,
     pub(crate) store: Arc<dyn TokenStore>,
     pub(crate) access_token_ttl: Duration,
@@ -197,7 +198,8 @@ impl Issuer {
         let signing_key = self.0.signing_key.as_ref().ok_or_else(|| {
             ConfigError::invalid(
                 "keys",
-                "no configured key can sign (only HMAC keys hold a secret)",
+                "no configured key can sign: add an HMAC key or a private key \
+                 (Key::private_pem); public keys only verify",
             )
         })?;
         let now = now();
