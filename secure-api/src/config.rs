@@ -30,6 +30,10 @@ mod var {
     #[cfg(feature = "pem")]
     pub(super) const JWT_PRIVATE_KEY_FILE: &str = "SECURE_API_JWT_PRIVATE_KEY_FILE";
     pub(super) const JWT_KID: &str = "SECURE_API_JWT_KID";
+    #[cfg(feature = "jwks")]
+    pub(super) const JWKS_URL: &str = "SECURE_API_JWKS_URL";
+    #[cfg(feature = "jwks")]
+    pub(super) const OIDC_ISSUER: &str = "SECURE_API_OIDC_ISSUER";
     pub(super) const LEEWAY_SECS: &str = "SECURE_API_LEEWAY_SECS";
     pub(super) const TRUSTED_PROXIES: &str = "SECURE_API_TRUSTED_PROXIES";
     #[cfg(feature = "redis")]
@@ -63,9 +67,11 @@ impl Security {
     ///
     /// | variable | meaning |
     /// |---|---|
-    /// | `SECURE_API_ISSUER` | required `iss` of accepted tokens |
+    /// | `SECURE_API_ISSUER` | required `iss` of accepted tokens (defaults to `SECURE_API_OIDC_ISSUER`) |
     /// | `SECURE_API_AUDIENCE` | required `aud` of accepted tokens |
-    /// | `SECURE_API_JWT_ALGORITHM` | `HS256` (default), `HS384`, `HS512`, `RS256`, `PS256`, `ES256`, `EdDSA`, … |
+    /// | `SECURE_API_JWT_ALGORITHM` | `HS256` (default), `HS384`, `HS512`, `RS256`, `PS256`, `ES256`, `EdDSA`, …; with fetched keys a comma-separated list, default `RS256` |
+    /// | `SECURE_API_OIDC_ISSUER` | with the `jwks` feature: fetch the keys this OpenID provider's discovery document names |
+    /// | `SECURE_API_JWKS_URL` | with the `jwks` feature: fetch the keys from this JWK Set URL (https, or http on loopback) |
     /// | `SECURE_API_JWT_SECRET_FILE` | file holding the HMAC secret (preferred) |
     /// | `SECURE_API_JWT_SECRET` | the HMAC secret itself |
     /// | `SECURE_API_JWT_PUBLIC_KEY_FILE` | PEM public key for the asymmetric algorithms: verify another issuer's tokens |
@@ -96,6 +102,18 @@ pub struct SecurityBuilder {
     refresh_token_ttl: Option<Duration>,
     token_types: Vec<String>,
     verified_token_cache: Option<usize>,
+    #[cfg(feature = "jwks")]
+    remote: RemoteKeysConfig,
+}
+
+/// Keys fetched from a provider, as the builder collects them; checked in `build`.
+#[cfg(feature = "jwks")]
+#[derive(Default)]
+struct RemoteKeysConfig {
+    jwks_url: Option<String>,
+    oidc_issuer: Option<String>,
+    algorithms: Vec<Algorithm>,
+    policy: crate::jwt::RefreshPolicy,
 }
 
 impl SecurityBuilder {
@@ -129,6 +147,57 @@ impl SecurityBuilder {
             // 64 random bytes always satisfy HS256.
             Err(_) => self,
         }
+    }
+
+    /// Fetches the verification keys from this JWK Set URL (https, or http on a loopback
+    /// address) instead of configured keys; they are refreshed in the background and fetched
+    /// again when a token names a key the set lacks.
+    #[cfg(feature = "jwks")]
+    pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
+        self.remote.jwks_url = Some(url.into());
+        self
+    }
+
+    /// Fetches the verification keys that this OpenID provider's discovery document
+    /// (`<issuer>/.well-known/openid-configuration`) names; the document must name this
+    /// issuer. It is also the required `iss` unless [`issuer`](Self::issuer) says otherwise.
+    #[cfg(feature = "jwks")]
+    pub fn oidc_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.remote.oidc_issuer = Some(issuer.into());
+        self
+    }
+
+    /// The algorithms fetched keys may be for (default RS256); a key for another is skipped.
+    #[cfg(feature = "jwks")]
+    pub fn key_algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.remote.algorithms = algorithms.into_iter().collect();
+        self
+    }
+
+    /// How often fetched keys are refreshed: never sooner than `min` after a fetch, never
+    /// later than `max`, at 80 % of the document's `max-age` in between (default 1 min and
+    /// 1 h).
+    #[cfg(feature = "jwks")]
+    pub fn key_refresh(mut self, min: Duration, max: Duration) -> Self {
+        self.remote.policy.min_refresh = min;
+        self.remote.policy.max_refresh = max.max(min);
+        self
+    }
+
+    /// A token naming a key the fetched set lacks makes the set be fetched again at most
+    /// once per `interval` (default 30 s), whatever the number of such tokens.
+    #[cfg(feature = "jwks")]
+    pub fn key_refetch_interval(mut self, interval: Duration) -> Self {
+        self.remote.policy.unknown_kid_interval = interval;
+        self
+    }
+
+    /// How long fetched keys stay in use while every refresh fails (default 24 h); after
+    /// that, requests are answered 503 until a fetch succeeds.
+    #[cfg(feature = "jwks")]
+    pub fn key_max_stale(mut self, max_stale: Duration) -> Self {
+        self.remote.policy.max_stale = max_stale;
+        self
     }
 
     /// Clock leeway for `exp` and `nbf`; default 10 s, at most 30 s.
@@ -212,22 +281,33 @@ impl SecurityBuilder {
 
     /// Fills the settings from `SECURE_API_*` variables (see [`Security::from_env`]).
     pub fn from_env(mut self) -> Result<Self, ConfigError> {
-        self.issuer = Some(required(var::ISSUER)?);
         self.audience = Some(required(var::AUDIENCE)?);
-        let algorithm = match optional(var::JWT_ALGORITHM) {
-            None => Algorithm::HS256,
-            Some(name) => name.parse().map_err(|_| {
-                ConfigError::invalid(
-                    var::JWT_ALGORITHM,
-                    format!("`{name}` is not a JWS algorithm name such as HS256 or ES256"),
-                )
-            })?,
-        };
-        let key = jwt_keys::key_from_env(algorithm, &optional)?.ok_or(ConfigError::NoKey)?;
-        self.keys.push(match optional(var::JWT_KID) {
-            Some(kid) => key.with_kid(kid),
-            None => key,
-        });
+        #[cfg(feature = "jwks")]
+        {
+            self.remote.jwks_url = optional(var::JWKS_URL);
+            self.remote.oidc_issuer = optional(var::OIDC_ISSUER);
+        }
+        if self.fetches_keys() {
+            self.issuer = optional(var::ISSUER);
+            #[cfg(feature = "jwks")]
+            if let Some(names) = optional(var::JWT_ALGORITHM) {
+                self.remote.algorithms = names
+                    .split(',')
+                    .map(|name| algorithm(name.trim()))
+                    .collect::<Result<_, _>>()?;
+            }
+        } else {
+            self.issuer = Some(required(var::ISSUER)?);
+            let algorithm = match optional(var::JWT_ALGORITHM) {
+                None => Algorithm::HS256,
+                Some(name) => algorithm(&name)?,
+            };
+            let key = jwt_keys::key_from_env(algorithm, &optional)?.ok_or(ConfigError::NoKey)?;
+            self.keys.push(match optional(var::JWT_KID) {
+                Some(kid) => key.with_kid(kid),
+                None => key,
+            });
+        }
         if let Some(leeway) = optional(var::LEEWAY_SECS) {
             let secs = leeway.parse().map_err(|_| {
                 ConfigError::invalid(var::LEEWAY_SECS, "expected a whole number of seconds")
@@ -245,11 +325,46 @@ impl SecurityBuilder {
         Ok(self)
     }
 
+    /// Whether the keys are to be fetched from a provider.
+    fn fetches_keys(&self) -> bool {
+        #[cfg(feature = "jwks")]
+        return self.remote.jwks_url.is_some() || self.remote.oidc_issuer.is_some();
+        #[cfg(not(feature = "jwks"))]
+        false
+    }
+
     /// Checks the configuration and builds it.
     pub fn build(self) -> Result<Security, ConfigError> {
         crate::jwt::install_crypto_provider();
+        #[cfg(feature = "jwks")]
+        let (remote, oidc_issuer) = {
+            let remote = &self.remote;
+            let source = match (&remote.jwks_url, &remote.oidc_issuer) {
+                (Some(_), Some(_)) => {
+                    return Err(ConfigError::invalid(
+                        "key source",
+                        "set either a JWKS URL or an OpenID issuer to discover it from, not both",
+                    ));
+                }
+                (Some(url), None) => Some(crate::jwt::KeySource::jwks_url(url)?),
+                (None, Some(issuer)) => Some(crate::jwt::KeySource::discovery(issuer)?),
+                (None, None) => None,
+            };
+            let remote = source.map(|source| crate::jwt::RemoteSettings {
+                source,
+                algorithms: match remote.algorithms.as_slice() {
+                    [] => vec![Algorithm::RS256],
+                    algorithms => algorithms.to_vec(),
+                },
+                policy: remote.policy,
+            });
+            (remote, self.remote.oidc_issuer.clone())
+        };
+        #[cfg(not(feature = "jwks"))]
+        let oidc_issuer: Option<String> = None;
         let issuer = self
             .issuer
+            .or(oidc_issuer)
             .ok_or_else(|| missing("issuer (SECURE_API_ISSUER)"))?;
         let audience = self
             .audience
@@ -259,6 +374,8 @@ impl SecurityBuilder {
             issuer: issuer.clone(),
             audience: audience.clone(),
             keys: self.keys,
+            #[cfg(feature = "jwks")]
+            remote,
             leeway: self.leeway.unwrap_or(DEFAULT_LEEWAY),
             extra_token_types: self.token_types,
             cache_capacity: self.verified_token_cache.unwrap_or(DEFAULT_VERIFIED_TOKENS),
@@ -279,6 +396,10 @@ impl SecurityBuilder {
             self.default_rate.unwrap_or(DEFAULT_RATE),
             self.failed_auth_rate.unwrap_or(DEFAULT_FAILED_AUTH_RATE),
         );
+        tracing::info!(target: CONFIG_TARGET, keys = %verifier.key_source(), "token verification configured");
+        // With fetched keys, the first fetch starts now when a runtime is running; otherwise
+        // with the first request.
+        verifier.start_key_refresh();
         Ok(Security::new(Inner {
             verifier,
             issuer,
@@ -290,6 +411,15 @@ impl SecurityBuilder {
 }
 
 /// A variable's value; unset and empty are the same.
+fn algorithm(name: &str) -> Result<Algorithm, ConfigError> {
+    name.parse().map_err(|_| {
+        ConfigError::invalid(
+            var::JWT_ALGORITHM,
+            format!("`{name}` is not a JWS algorithm name such as HS256 or ES256"),
+        )
+    })
+}
+
 fn optional(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|value| !value.is_empty())
 }

@@ -122,6 +122,11 @@ impl Admission<'_> {
             }
             Bearer::Token(token) => match self.verify_live(token).await {
                 Ok(identity) => identity,
+                Err(Rejected::Token(TokenRejection::NoKeys)) => {
+                    tracing::error!(target: audit::TARGET, "no key set to verify tokens with");
+                    audit.deny(TokenRejection::NoKeys.as_str());
+                    return Err(Problem::unavailable());
+                }
                 Err(Rejected::Token(rejection)) => {
                     self.reject_token(rejection.as_str(), &client_subject, &audit)
                         .await?
@@ -165,13 +170,20 @@ impl Admission<'_> {
         Ok(())
     }
 
-    /// Verifies a token and checks that it was not revoked.
+    /// Verifies a token and checks that it was not revoked. With keys fetched from a
+    /// provider, a token naming a key the set lacks (or arriving before there is a set) makes
+    /// the set be fetched again — bounded by the verifier — and is verified once more.
     async fn verify_live(&self, token: &str) -> Result<Arc<Identity>, Rejected> {
-        let identity = self
-            .security
-            .verifier
-            .verify_cached(token)
-            .map_err(Rejected::Token)?;
+        let verifier = &self.security.verifier;
+        let identity = match verifier.verify_cached(token) {
+            Err(TokenRejection::UnknownKey | TokenRejection::NoKeys)
+                if verifier.refetch_keys().await =>
+            {
+                verifier.verify_cached(token)
+            }
+            verified => verified,
+        }
+        .map_err(Rejected::Token)?;
         if let Some(jti) = identity.jti() {
             let revoked = self
                 .security

@@ -9,8 +9,8 @@ pub(crate) const DEFAULT_CAPACITY: usize = 4096;
 
 /// Tokens that verified, by their text. A client presents the same access token on every
 /// request of a session, and nothing that verification looked at can have changed since (the
-/// keys, issuer, audience and accepted types are fixed when `Security` is built), except the
-/// time: so a token seen before is not verified again, only its `exp` is checked (Envoy's
+/// issuer, audience and accepted types are fixed when `Security` is built, and the cache is
+/// emptied when a fetched key set changes), except the time: so a token seen before is not verified again, only its `exp` is checked (Envoy's
 /// `jwt_authn` keeps the same kind of cache). Signature, base64 and JSON were most of the
 /// guard's cost in its profile.
 ///
@@ -61,6 +61,12 @@ impl VerifiedTokens {
             }
         }
         self.entries.insert(token.into(), Arc::clone(identity));
+    }
+
+    /// Forgets every verified token: the keys they were verified with changed.
+    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
+    pub(super) fn clear(&self) {
+        self.entries.clear();
     }
 
     #[cfg(test)]

@@ -35,6 +35,9 @@ pub enum TokenRejection {
     /// The protected header has `crit`: it names extensions the token may not be processed
     /// without (RFC 7515 §4.1.11), and this crate understands none.
     CriticalHeader,
+    /// No key set is available to verify with: the provider's keys were never fetched, or
+    /// went stale. Not the token's fault: the guard answers 503, and never accepts it.
+    NoKeys,
 }
 
 impl TokenRejection {
@@ -54,6 +57,7 @@ impl TokenRejection {
             Self::WrongType => "wrong_token_type",
             Self::Revoked => "revoked",
             Self::CriticalHeader => "critical_header",
+            Self::NoKeys => "keys_unavailable",
         }
     }
 }

@@ -11,6 +11,8 @@ mod key;
 #[cfg(feature = "pem")]
 mod pem;
 mod public_key;
+#[cfg(feature = "jwks")]
+mod remote;
 mod verify;
 
 pub use identity::{Identity, TokenRejection};
@@ -20,6 +22,8 @@ pub use verify::{DEFAULT_LEEWAY, MAX_LEEWAY, MAX_TOKEN_BYTES};
 
 pub(crate) use cache::DEFAULT_CAPACITY as DEFAULT_VERIFIED_TOKENS;
 pub(crate) use key::SigningKey;
+#[cfg(feature = "jwks")]
+pub(crate) use remote::{KeySource, RefreshPolicy, RemoteSettings};
 pub(crate) use verify::{Verifier, VerifierSettings};
 
 /// The `typ` header of the access tokens this crate issues and, by default, the only one it

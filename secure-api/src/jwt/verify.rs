@@ -22,16 +22,43 @@ pub const MAX_LEEWAY: Duration = Duration::from_secs(30);
 
 /// What a token must be to be accepted, fixed when `Security` is built.
 pub(crate) struct Verifier {
-    issuer: String,
-    audience: String,
-    keys: Vec<KeyEntry>,
+    rules: Rules,
+    keys: Keys,
     token_types: Vec<String>,
     verified: VerifiedTokens,
+    /// The generation of the fetched key set the cached verifications were made with.
+    #[cfg(feature = "jwks")]
+    verified_generation: std::sync::atomic::AtomicU64,
 }
 
-struct KeyEntry {
-    key: Key,
+/// A key with the validation settings its tokens are checked with.
+pub(super) struct KeyEntry {
+    pub(super) key: Key,
     validation: Validation,
+}
+
+/// The claims every token must carry; a key is paired with them when it joins the set.
+#[derive(Clone)]
+pub(super) struct Rules {
+    issuer: String,
+    audience: String,
+    leeway: Duration,
+}
+
+impl Rules {
+    pub(super) fn entry(&self, key: Key) -> KeyEntry {
+        KeyEntry {
+            validation: validation(key.algorithm(), &self.issuer, &self.audience, self.leeway),
+            key,
+        }
+    }
+}
+
+/// The keys tokens are verified with: configured, or fetched from a provider.
+enum Keys {
+    Static(Vec<KeyEntry>),
+    #[cfg(feature = "jwks")]
+    Remote(Arc<super::remote::RemoteKeys>),
 }
 
 /// What the verifier is built from; `SecurityBuilder` fills it.
@@ -39,6 +66,9 @@ pub(crate) struct VerifierSettings {
     pub(crate) issuer: String,
     pub(crate) audience: String,
     pub(crate) keys: Vec<Key>,
+    /// Keys fetched from an identity provider, instead of `keys`.
+    #[cfg(feature = "jwks")]
+    pub(crate) remote: Option<super::remote::RemoteSettings>,
     pub(crate) leeway: Duration,
     /// Accepted `typ` headers besides [`ACCESS_TOKEN_TYPE`](super::ACCESS_TOKEN_TYPE).
     pub(crate) extra_token_types: Vec<String>,
@@ -53,18 +83,41 @@ impl Verifier {
             issuer,
             audience,
             keys,
+            #[cfg(feature = "jwks")]
+            remote,
             leeway,
             extra_token_types,
             cache_capacity,
         } = settings;
-        if keys.is_empty() {
-            return Err(ConfigError::NoKey);
-        }
         if leeway > MAX_LEEWAY {
             return Err(ConfigError::invalid(
                 "leeway",
                 format!("{leeway:?} is more than the {MAX_LEEWAY:?} allowed"),
             ));
+        }
+        let rules = Rules {
+            issuer,
+            audience,
+            leeway,
+        };
+        #[cfg(feature = "jwks")]
+        if let Some(remote) = remote {
+            if !keys.is_empty() {
+                return Err(ConfigError::invalid(
+                    "keys",
+                    "keys are either configured or fetched from a provider, not both",
+                ));
+            }
+            let remote = super::remote::RemoteKeys::new(remote, rules.clone())?;
+            return Ok(Self::with_keys(
+                rules,
+                Keys::Remote(Arc::new(remote)),
+                extra_token_types,
+                cache_capacity,
+            ));
+        }
+        if keys.is_empty() {
+            return Err(ConfigError::NoKey);
         }
         if keys.len() > 1 {
             let mut kids = HashSet::new();
@@ -83,35 +136,82 @@ impl Verifier {
                 }
             }
         }
-        let keys = keys
-            .into_iter()
-            .map(|key| KeyEntry {
-                validation: validation(key.algorithm(), &issuer, &audience, leeway),
-                key,
-            })
-            .collect();
-        Ok(Self {
-            issuer,
-            audience,
+        let keys = keys.into_iter().map(|key| rules.entry(key)).collect();
+        Ok(Self::with_keys(
+            rules,
+            Keys::Static(keys),
+            extra_token_types,
+            cache_capacity,
+        ))
+    }
+
+    fn with_keys(
+        rules: Rules,
+        keys: Keys,
+        extra_token_types: Vec<String>,
+        cache_capacity: usize,
+    ) -> Self {
+        Self {
+            verified: VerifiedTokens::new(cache_capacity, rules.leeway.as_secs()),
+            rules,
             keys,
             token_types: std::iter::once(super::ACCESS_TOKEN_TYPE.to_owned())
                 .chain(extra_token_types)
                 .collect(),
-            verified: VerifiedTokens::new(cache_capacity, leeway.as_secs()),
-        })
+            #[cfg(feature = "jwks")]
+            verified_generation: std::sync::atomic::AtomicU64::new(0),
+        }
     }
 
     pub(crate) fn issuer(&self) -> &str {
-        &self.issuer
+        &self.rules.issuer
     }
 
     pub(crate) fn audience(&self) -> &str {
-        &self.audience
+        &self.rules.audience
     }
 
-    /// The configured keys, in the order they were added.
+    /// The configured keys, in the order they were added (none when they are fetched).
+    #[cfg_attr(not(feature = "jwks"), allow(clippy::infallible_destructuring_match))]
     pub(crate) fn keys(&self) -> impl Iterator<Item = &Key> {
-        self.keys.iter().map(|entry| &entry.key)
+        let entries: &[KeyEntry] = match &self.keys {
+            Keys::Static(entries) => entries,
+            #[cfg(feature = "jwks")]
+            Keys::Remote(_) => &[],
+        };
+        entries.iter().map(|entry| &entry.key)
+    }
+
+    /// Fetches the key set again, when keys come from a provider and a token named a key
+    /// the set lacks (or there is no set yet): at most once per interval, one fetch at a
+    /// time. Returns whether verifying again can give another answer.
+    pub(crate) async fn refetch_keys(&self) -> bool {
+        match &self.keys {
+            Keys::Static(_) => false,
+            #[cfg(feature = "jwks")]
+            Keys::Remote(remote) => {
+                let before = remote.generation();
+                remote.refetch().await;
+                remote.generation() != before
+            }
+        }
+    }
+
+    /// Starts the background refresh of fetched keys (on the current tokio runtime).
+    pub(crate) fn start_key_refresh(&self) {
+        #[cfg(feature = "jwks")]
+        if let Keys::Remote(remote) = &self.keys {
+            remote.start_refresher();
+        }
+    }
+
+    /// Where the keys come from, for the startup log and `Debug`.
+    pub(crate) fn key_source(&self) -> String {
+        match &self.keys {
+            Keys::Static(entries) => format!("{} configured key(s)", entries.len()),
+            #[cfg(feature = "jwks")]
+            Keys::Remote(remote) => remote.describe(),
+        }
     }
 
     /// Verifies a compact JWT against the key set and the configured claims.
@@ -123,11 +223,27 @@ impl Verifier {
         if header.crit {
             return Err(TokenRejection::CriticalHeader);
         }
+        match &self.keys {
+            Keys::Static(entries) => self.verify_with(entries, &header, token),
+            #[cfg(feature = "jwks")]
+            Keys::Remote(remote) => {
+                let set = remote.current().ok_or(TokenRejection::NoKeys)?;
+                self.verify_with(&set.entries, &header, token)
+            }
+        }
+    }
+
+    fn verify_with(
+        &self,
+        entries: &[KeyEntry],
+        header: &KeySelector,
+        token: &str,
+    ) -> Result<Identity, TokenRejection> {
         // The header only selects among our own keys; the algorithm is the key's, not the
         // token's, so `alg: none` or an HS/RS swap can never pick the verification method.
         let entry = match header.kid.as_deref() {
-            Some(kid) => self.keys.iter().find(|entry| entry.key.kid() == Some(kid)),
-            None if self.keys.len() == 1 => self.keys.first(),
+            Some(kid) => entries.iter().find(|entry| entry.key.kid() == Some(kid)),
+            None if entries.len() == 1 => entries.first(),
             None => None,
         }
         .ok_or(TokenRejection::UnknownKey)?;
@@ -148,7 +264,7 @@ impl Verifier {
                 .map_err(|error| rejection(error.kind()))?;
         // jsonwebtoken also accepts an array of issuers that holds ours; the issuer is one
         // string, ours (RFC 8725 §3.8).
-        if !matches!(&data.claims.iss, Some(serde_json::Value::String(iss)) if *iss == self.issuer)
+        if !matches!(&data.claims.iss, Some(serde_json::Value::String(iss)) if *iss == self.rules.issuer)
         {
             return Err(TokenRejection::WrongIssuer);
         }
@@ -163,12 +279,32 @@ impl Verifier {
             return Err(TokenRejection::TooLarge);
         }
         let now = crate::time::now();
+        let generation = self.key_generation();
         if let Some(cached) = self.verified.get(token, now) {
             return cached;
         }
         let identity = Arc::new(self.verify(token)?);
-        self.verified.insert(token, &identity, now);
+        // A verification made while the fetched keys changed is not remembered.
+        if self.key_generation() == generation {
+            self.verified.insert(token, &identity, now);
+        }
         Ok(identity)
+    }
+
+    /// The generation of the fetched key set (always 0 for configured keys). When it moved
+    /// since the cache was filled, the cache is emptied: a key the provider removed must
+    /// not keep its tokens alive.
+    fn key_generation(&self) -> u64 {
+        #[cfg(feature = "jwks")]
+        if let Keys::Remote(remote) = &self.keys {
+            use std::sync::atomic::Ordering;
+            let generation = remote.generation();
+            if self.verified_generation.swap(generation, Ordering::AcqRel) != generation {
+                self.verified.clear();
+            }
+            return generation;
+        }
+        0
     }
 }
 
@@ -260,6 +396,8 @@ mod tests {
             issuer: "i".into(),
             audience: "a".into(),
             keys,
+            #[cfg(feature = "jwks")]
+            remote: None,
             leeway: Duration::ZERO,
             extra_token_types: Vec::new(),
             cache_capacity: DEFAULT_CAPACITY,

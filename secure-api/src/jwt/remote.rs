@@ -1,0 +1,486 @@
+//! Keys an identity provider publishes: a JWK Set at a URL, or the one its OpenID discovery
+//! document names. They are fetched over HTTPS (plain HTTP only on loopback), kept in memory,
+//! refreshed in the background before the document's `max-age` runs out, fetched again when
+//! a token names a key the set does not have (at most once per interval, one fetch at a time
+//! however many requests ask), and kept when a refresh fails, for a bounded time.
+//!
+//! Until a set has been fetched, and once it is older than the staleness bound, there are no
+//! keys: the guard answers 503 and never accepts a token it cannot verify.
+
+use super::jwk::{KeySetReading, read_key_set};
+use super::verify::{KeyEntry, Rules};
+use crate::audit;
+use crate::error::ConfigError;
+use arc_swap::ArcSwapOption;
+use axum::body::Bytes;
+use axum::http::{Request, header};
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use jsonwebtoken::Algorithm;
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+use url::Url;
+
+type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>;
+
+/// The largest key set or discovery document read.
+const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
+/// How long a fetch may take, connection included.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Redirects followed, and only to the same host and port.
+const MAX_REDIRECTS: usize = 3;
+
+/// Where the keys come from.
+#[derive(Debug, Clone)]
+pub(crate) enum KeySource {
+    /// A JWK Set URL (`SECURE_API_JWKS_URL`).
+    JwksUrl(Url),
+    /// An OpenID provider's issuer (`SECURE_API_OIDC_ISSUER`): its discovery document names
+    /// the key set, and must name this issuer.
+    Discovery(String),
+}
+
+impl KeySource {
+    /// Checks the URL: HTTPS, or HTTP on a loopback address.
+    pub(crate) fn jwks_url(url: &str) -> Result<Self, ConfigError> {
+        Ok(Self::JwksUrl(allowed_url(url).map_err(|reason| {
+            ConfigError::invalid("JWKS URL", reason)
+        })?))
+    }
+
+    pub(crate) fn discovery(issuer: &str) -> Result<Self, ConfigError> {
+        allowed_url(issuer).map_err(|reason| ConfigError::invalid("OpenID issuer", reason))?;
+        Ok(Self::Discovery(issuer.to_owned()))
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Self::JwksUrl(url) => url.to_string(),
+            Self::Discovery(issuer) => format!("{issuer} (discovery)"),
+        }
+    }
+}
+
+/// When keys are fetched again.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RefreshPolicy {
+    /// Refresh no sooner than this after a fetch, whatever `max-age` says.
+    pub(crate) min_refresh: Duration,
+    /// Refresh no later than this after a fetch, whatever `max-age` says; also the interval
+    /// when the document sends no `max-age`.
+    pub(crate) max_refresh: Duration,
+    /// A token naming an unknown `kid` causes a fetch at most once per this interval.
+    pub(crate) unknown_kid_interval: Duration,
+    /// Keys are kept this long after the last successful fetch while refreshes fail.
+    pub(crate) max_stale: Duration,
+}
+
+impl Default for RefreshPolicy {
+    fn default() -> Self {
+        Self {
+            min_refresh: Duration::from_secs(60),
+            max_refresh: Duration::from_secs(60 * 60),
+            unknown_kid_interval: Duration::from_secs(30),
+            max_stale: Duration::from_secs(24 * 60 * 60),
+        }
+    }
+}
+
+/// What `SecurityBuilder` configures: where the keys are, which algorithms they may be for,
+/// and when to fetch them again.
+pub(crate) struct RemoteSettings {
+    pub(crate) source: KeySource,
+    pub(crate) algorithms: Vec<Algorithm>,
+    pub(crate) policy: RefreshPolicy,
+}
+
+/// The key set in force, and when it was fetched.
+pub(super) struct KeySet {
+    pub(super) entries: Vec<KeyEntry>,
+    fetched_at: Instant,
+}
+
+/// Keys fetched from a provider. Shared by the verifier and its background refresher.
+pub(crate) struct RemoteKeys {
+    source: KeySource,
+    algorithms: Vec<Algorithm>,
+    policy: RefreshPolicy,
+    rules: Rules,
+    client: HttpClient,
+    current: ArcSwapOption<KeySet>,
+    /// Advanced on every change of the key set: cached verifications from before are void.
+    generation: AtomicU64,
+    /// One fetch at a time; holds when the last one started.
+    fetching: tokio::sync::Mutex<Option<Instant>>,
+    refresher_started: AtomicBool,
+}
+
+impl RemoteKeys {
+    pub(super) fn new(settings: RemoteSettings, rules: Rules) -> Result<Self, ConfigError> {
+        let RemoteSettings {
+            source,
+            algorithms,
+            policy,
+        } = settings;
+        if algorithms.is_empty() {
+            return Err(ConfigError::invalid(
+                "algorithms",
+                "name the algorithms the provider signs with, e.g. RS256",
+            ));
+        }
+        Ok(Self {
+            source,
+            algorithms,
+            policy,
+            rules,
+            client: http_client()?,
+            current: ArcSwapOption::empty(),
+            generation: AtomicU64::new(0),
+            fetching: tokio::sync::Mutex::new(None),
+            refresher_started: AtomicBool::new(false),
+        })
+    }
+
+    /// Where the keys come from, and how many are in force.
+    pub(super) fn describe(&self) -> String {
+        let keys = self.current().map_or(0, |set| set.entries.len());
+        format!("{keys} key(s) from {}", self.source.describe())
+    }
+
+    /// The keys in force, unless none were fetched yet or they went stale.
+    pub(super) fn current(&self) -> Option<Arc<KeySet>> {
+        let set = self.current.load_full()?;
+        if set.fetched_at.elapsed() > self.policy.max_stale {
+            return None;
+        }
+        Some(set)
+    }
+
+    pub(super) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Fetches the set again because a token named a key it lacks, or because there is none
+    /// yet — unless a fetch already ran within the interval. Concurrent callers wait for the
+    /// one fetch in flight and do not start another.
+    pub(super) async fn refetch(self: &Arc<Self>) {
+        self.start_refresher();
+        let seen = self.generation();
+        let mut last_started = self.fetching.lock().await;
+        if self.generation() != seen {
+            return; // another caller's fetch finished while this one waited
+        }
+        if last_started.is_some_and(|at| at.elapsed() < self.policy.unknown_kid_interval) {
+            return;
+        }
+        *last_started = Some(Instant::now());
+        let _ = self.fetch_and_install().await;
+    }
+
+    /// Starts the background refresh once, on the runtime of the first request.
+    pub(super) fn start_refresher(self: &Arc<Self>) {
+        if self.refresher_started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.refresher_started.store(false, Ordering::Release);
+            return;
+        };
+        runtime.spawn(refresh_forever(Arc::downgrade(self)));
+    }
+
+    /// One fetch; on success the new set is installed. Returns when to refresh next.
+    async fn fetch_and_install(&self) -> Result<Duration, ()> {
+        match self.fetch().await {
+            Ok((reading, max_age)) => {
+                self.install(reading);
+                let next = max_age
+                    .map(|age| age.mul_f64(0.8))
+                    .unwrap_or(self.policy.max_refresh)
+                    .clamp(self.policy.min_refresh, self.policy.max_refresh);
+                Ok(next)
+            }
+            Err(reason) => {
+                let stale_for = self
+                    .current
+                    .load()
+                    .as_ref()
+                    .map(|set| set.fetched_at.elapsed().as_secs());
+                tracing::error!(
+                    target: audit::TARGET,
+                    source = %self.source.describe(),
+                    %reason,
+                    keys_kept_for_secs = stale_for,
+                    "key set fetch failed"
+                );
+                Err(())
+            }
+        }
+    }
+
+    async fn fetch(&self) -> Result<(KeySetReading, Option<Duration>), String> {
+        let jwks_url = match &self.source {
+            KeySource::JwksUrl(url) => url.clone(),
+            KeySource::Discovery(issuer) => self.discover(issuer).await?,
+        };
+        let (body, max_age) = self.get(&jwks_url).await?;
+        let reading = read_key_set(&body, &self.algorithms)?;
+        tracing::info!(
+            target: audit::TARGET,
+            source = %self.source.describe(),
+            keys = reading.keys.len(),
+            skipped = reading.skipped.len(),
+            max_age_secs = max_age.map(|age| age.as_secs()),
+            "key set fetched"
+        );
+        for skipped in &reading.skipped {
+            tracing::warn!(
+                target: audit::TARGET,
+                kid = skipped.kid.as_deref().unwrap_or("-"),
+                reason = %skipped.reason,
+                "key skipped"
+            );
+        }
+        Ok((reading, max_age))
+    }
+
+    /// The `jwks_uri` of the issuer's discovery document, which must name this issuer.
+    async fn discover(&self, issuer: &str) -> Result<Url, String> {
+        #[derive(serde::Deserialize)]
+        struct Discovery {
+            issuer: String,
+            jwks_uri: String,
+        }
+        let url = format!(
+            "{}/.well-known/openid-configuration",
+            issuer.trim_end_matches('/')
+        );
+        let url = allowed_url(&url)?;
+        let (body, _) = self.get(&url).await?;
+        let discovery: Discovery = serde_json::from_slice(&body)
+            .map_err(|_| "the discovery document has no `issuer` and `jwks_uri`".to_owned())?;
+        if discovery.issuer != issuer {
+            return Err(format!(
+                "the discovery document names the issuer `{}`, not `{issuer}`",
+                discovery.issuer
+            ));
+        }
+        allowed_url(&discovery.jwks_uri)
+    }
+
+    /// GETs a JSON document of bounded size, following redirects only to the same host;
+    /// returns it and its `Cache-Control: max-age`.
+    async fn get(&self, url: &Url) -> Result<(Vec<u8>, Option<Duration>), String> {
+        let mut url = url.clone();
+        for _ in 0..=MAX_REDIRECTS {
+            let request = Request::get(url.as_str())
+                .header(header::ACCEPT, "application/json")
+                .header(header::USER_AGENT, USER_AGENT)
+                .body(Empty::new())
+                .map_err(|_| format!("`{url}` cannot be requested"))?;
+            let fetched = tokio::time::timeout(FETCH_TIMEOUT, async {
+                let response = self
+                    .client
+                    .request(request)
+                    .await
+                    .map_err(|error| format!("GET {url} failed: {error}"))?;
+                let (parts, body) = response.into_parts();
+                if parts.status.is_redirection() {
+                    return Ok(Err(parts.headers.get(header::LOCATION).cloned()));
+                }
+                if !parts.status.is_success() {
+                    return Err(format!("GET {url} answered {}", parts.status));
+                }
+                let body = Limited::new(body, MAX_DOCUMENT_BYTES)
+                    .collect()
+                    .await
+                    .map_err(|_| {
+                        format!("GET {url}: the document is over {MAX_DOCUMENT_BYTES} bytes, or broken off")
+                    })?
+                    .to_bytes();
+                let max_age = parts
+                    .headers
+                    .get_all(header::CACHE_CONTROL)
+                    .iter()
+                    .filter_map(|value| value.to_str().ok())
+                    .find_map(max_age);
+                Ok(Ok((body.to_vec(), max_age)))
+            })
+            .await
+            .map_err(|_| format!("GET {url} took over {FETCH_TIMEOUT:?}"))??;
+            let location = match fetched {
+                Ok(document) => return Ok(document),
+                Err(location) => location,
+            };
+            let next = location
+                .and_then(|location| location.to_str().ok().map(str::to_owned))
+                .and_then(|location| url.join(&location).ok())
+                .ok_or_else(|| format!("GET {url}: a redirect without a usable Location"))?;
+            if next.host_str() != url.host_str()
+                || next.port_or_known_default() != url.port_or_known_default()
+            {
+                return Err(format!(
+                    "GET {url}: redirected to another host, not followed"
+                ));
+            }
+            url = allowed_url(next.as_str())?;
+        }
+        Err(format!("GET {url}: more than {MAX_REDIRECTS} redirects"))
+    }
+
+    /// Installs a fetched set; a change of keys is an audit event and voids cached
+    /// verifications.
+    fn install(&self, reading: KeySetReading) {
+        let kids = |entries: &[KeyEntry]| -> BTreeSet<String> {
+            entries
+                .iter()
+                .map(|entry| entry.key.kid().unwrap_or("-").to_owned())
+                .collect()
+        };
+        let entries: Vec<KeyEntry> = reading
+            .keys
+            .into_iter()
+            .map(|key| self.rules.entry(key))
+            .collect();
+        let before = self.current.load().as_ref().map(|set| kids(&set.entries));
+        let after = kids(&entries);
+        self.current.store(Some(Arc::new(KeySet {
+            entries,
+            fetched_at: Instant::now(),
+        })));
+        if before.as_ref() != Some(&after) {
+            let before = before.unwrap_or_default();
+            tracing::warn!(
+                target: audit::TARGET,
+                added = ?after.difference(&before).collect::<Vec<_>>(),
+                removed = ?before.difference(&after).collect::<Vec<_>>(),
+                "key set changed"
+            );
+            self.generation.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+}
+
+/// Refreshes the set on schedule until the keys are dropped with their `Security`; after a
+/// failure it tries again sooner, backing off.
+async fn refresh_forever(keys: Weak<RemoteKeys>) {
+    let mut retry = Duration::from_secs(5);
+    loop {
+        let Some(remote) = keys.upgrade() else { return };
+        let wait = {
+            let mut last_started = remote.fetching.lock().await;
+            *last_started = Some(Instant::now());
+            match remote.fetch_and_install().await {
+                Ok(next) => {
+                    retry = Duration::from_secs(5);
+                    next
+                }
+                Err(()) => {
+                    let wait = retry;
+                    retry = (retry * 2).min(remote.policy.min_refresh.max(Duration::from_secs(5)));
+                    wait
+                }
+            }
+        };
+        drop(remote);
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// `max-age=300` out of a `Cache-Control` value.
+fn max_age(value: &str) -> Option<Duration> {
+    value.split(',').find_map(|directive| {
+        let (name, seconds) = directive.trim().split_once('=')?;
+        if !name.trim().eq_ignore_ascii_case("max-age") {
+            return None;
+        }
+        seconds
+            .trim()
+            .trim_matches('"')
+            .parse()
+            .ok()
+            .map(Duration::from_secs)
+    })
+}
+
+/// HTTPS, or HTTP to a loopback address (a provider on the same machine, or a test).
+fn allowed_url(url: &str) -> Result<Url, String> {
+    let parsed = Url::parse(url).map_err(|_| format!("`{url}` is not a URL"))?;
+    match parsed.scheme() {
+        "https" => Ok(parsed),
+        "http" if is_loopback(&parsed) => Ok(parsed),
+        _ => Err(format!(
+            "`{url}` must use https (plain http is allowed only on a loopback address)"
+        )),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.parse::<std::net::IpAddr>().map_or_else(
+        |_| host.eq_ignore_ascii_case("localhost"),
+        |ip| ip.is_loopback(),
+    )
+}
+
+const USER_AGENT: &str = concat!("secure-api/", env!("CARGO_PKG_VERSION"));
+
+/// The HTTP client keys are fetched with: certificates always verified against the
+/// platform's roots (ring as the crypto provider, whatever the process default is), a
+/// connect timeout, HTTP/1.1. Redirects and the overall timeout are `get`'s.
+fn http_client() -> Result<HttpClient, ConfigError> {
+    let mut http = HttpConnector::new();
+    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    http.enforce_http(false);
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_platform_verifier(rustls::crypto::ring::default_provider())
+        .map_err(|error| ConfigError::invalid("JWKS TLS", error.to_string()))?
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    Ok(Client::builder(TokioExecutor::new()).build(https))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_age_is_read_from_cache_control() {
+        assert_eq!(
+            max_age("public, max-age=300"),
+            Some(Duration::from_secs(300))
+        );
+        assert_eq!(
+            max_age("MAX-AGE=\"60\", must-revalidate"),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(max_age("no-cache"), None);
+        assert_eq!(max_age("max-age=soon"), None);
+    }
+
+    #[test]
+    fn only_https_or_loopback_http() {
+        assert!(allowed_url("https://idp.example/jwks").is_ok());
+        assert!(allowed_url("http://127.0.0.1:8080/jwks").is_ok());
+        assert!(allowed_url("http://[::1]/jwks").is_ok());
+        assert!(allowed_url("http://localhost/jwks").is_ok());
+        for refused in [
+            "http://idp.example/jwks",
+            "http://10.0.0.1/jwks",
+            "ftp://idp.example/jwks",
+            "file:///etc/jwks.json",
+            "idp.example/jwks",
+        ] {
+            assert!(allowed_url(refused).is_err(), "{refused}");
+        }
+    }
+}
