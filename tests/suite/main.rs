@@ -27,6 +27,7 @@ mod audit;
 mod demo;
 mod demo_tokens;
 mod http;
+mod idp;
 mod jwks;
 mod jwt;
 mod keys;

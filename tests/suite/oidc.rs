@@ -32,6 +32,7 @@ pub(crate) const SCOPES: &str = "notes:read notes:write reports:read";
 pub(crate) const ROLES: &[&str] = &["editor"];
 
 /// One private signing key as a JWK, with its `kid` and `alg`.
+#[derive(Clone)]
 pub(crate) struct ProviderKey {
     private: Value,
 }

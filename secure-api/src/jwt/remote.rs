@@ -366,10 +366,11 @@ impl RemoteKeys {
     }
 }
 
-/// Refreshes the set on schedule until the keys are dropped with their `Security`; after a
-/// failure it tries again sooner, backing off.
+/// Refreshes the set on schedule until the keys are dropped with their `Security`. After a
+/// failure it tries again sooner — after the shorter of `min_refresh` and 10 s, then twice as
+/// long each time, up to `max_refresh` — while the keys it has stay in use.
 async fn refresh_forever(keys: Weak<RemoteKeys>) {
-    let mut retry = Duration::from_secs(5);
+    let mut failures = 0u32;
     loop {
         let Some(remote) = keys.upgrade() else { return };
         let wait = {
@@ -377,13 +378,16 @@ async fn refresh_forever(keys: Weak<RemoteKeys>) {
             *last_started = Some(Instant::now());
             match remote.fetch_and_install().await {
                 Ok(next) => {
-                    retry = Duration::from_secs(5);
+                    failures = 0;
                     next
                 }
                 Err(()) => {
-                    let wait = retry;
-                    retry = (retry * 2).min(remote.policy.min_refresh.max(Duration::from_secs(5)));
-                    wait
+                    let policy = remote.policy;
+                    let first = policy.min_refresh.min(Duration::from_secs(10));
+                    failures = failures.saturating_add(1);
+                    first
+                        .saturating_mul(2u32.saturating_pow(failures - 1))
+                        .min(policy.max_refresh)
                 }
             }
         };

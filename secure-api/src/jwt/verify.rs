@@ -279,32 +279,34 @@ impl Verifier {
             return Err(TokenRejection::TooLarge);
         }
         let now = crate::time::now();
-        let generation = self.key_generation();
+        // Without a usable key set nothing is accepted, not even a token verified before.
+        let generation = self.key_generation().ok_or(TokenRejection::NoKeys)?;
         if let Some(cached) = self.verified.get(token, now) {
             return cached;
         }
         let identity = Arc::new(self.verify(token)?);
         // A verification made while the fetched keys changed is not remembered.
-        if self.key_generation() == generation {
+        if self.key_generation() == Some(generation) {
             self.verified.insert(token, &identity, now);
         }
         Ok(identity)
     }
 
-    /// The generation of the fetched key set (always 0 for configured keys). When it moved
-    /// since the cache was filled, the cache is emptied: a key the provider removed must
-    /// not keep its tokens alive.
-    fn key_generation(&self) -> u64 {
+    /// The generation of the fetched key set (always 0 for configured keys), or `None` when
+    /// there is no usable set. When it moved since the cache was filled, the cache is
+    /// emptied: a key the provider removed must not keep its tokens alive.
+    fn key_generation(&self) -> Option<u64> {
         #[cfg(feature = "jwks")]
         if let Keys::Remote(remote) = &self.keys {
             use std::sync::atomic::Ordering;
+            remote.current()?;
             let generation = remote.generation();
             if self.verified_generation.swap(generation, Ordering::AcqRel) != generation {
                 self.verified.clear();
             }
-            return generation;
+            return Some(generation);
         }
-        0
+        Some(0)
     }
 }
 
