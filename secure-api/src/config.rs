@@ -5,7 +5,8 @@ use crate::audit::{CONFIG_TARGET, Counters};
 use crate::client::TrustedProxies;
 use crate::error::ConfigError;
 use crate::jwt::{
-    Algorithm, DEFAULT_LEEWAY, DEFAULT_VERIFIED_TOKENS, Key, Verifier, VerifierSettings,
+    Algorithm, ClaimProfile, DEFAULT_LEEWAY, DEFAULT_VERIFIED_TOKENS, Key, Verifier,
+    VerifierSettings,
 };
 use crate::limit::{Limits, MemoryStore, RateLimitStore};
 use crate::policy::{Rate, RateKey};
@@ -14,6 +15,8 @@ use crate::security::{Inner, Security};
 use crate::tokens::{Issuer, IssuerSettings, MemoryTokenStore, TokenStore};
 use std::sync::Arc;
 use std::time::Duration;
+
+mod claims;
 
 /// The environment variables [`Security::from_env`] reads; the table in its documentation
 /// lists the same, with their meaning.
@@ -30,6 +33,12 @@ mod var {
     pub(super) const TRUSTED_PROXIES: &str = "SECURE_API_TRUSTED_PROXIES";
     #[cfg(feature = "redis")]
     pub(super) const REDIS_URL: &str = "SECURE_API_REDIS_URL";
+    pub(super) const CLAIMS_PROFILE: &str = "SECURE_API_CLAIMS_PROFILE";
+    pub(super) const ROLES_CLAIMS: &str = "SECURE_API_ROLES_CLAIMS";
+    pub(super) const SCOPES_CLAIMS: &str = "SECURE_API_SCOPES_CLAIMS";
+    pub(super) const KEYCLOAK_CLIENT: &str = "SECURE_API_KEYCLOAK_CLIENT";
+    pub(super) const CLIENT_IDS: &str = "SECURE_API_CLIENT_IDS";
+    pub(super) const MFA_ACR: &str = "SECURE_API_MFA_ACR";
 }
 
 /// The limit of authenticated handlers that declare none: per user.
@@ -60,7 +69,7 @@ impl Security {
     /// | variable | meaning |
     /// |---|---|
     /// | `SECURE_API_ISSUER` | required `iss` of accepted tokens |
-    /// | `SECURE_API_AUDIENCE` | required `aud` of accepted tokens |
+    /// | `SECURE_API_AUDIENCE` | required `aud` of accepted tokens; may be left out when `SECURE_API_CLIENT_IDS` binds tokens instead |
     /// | `SECURE_API_JWT_ALGORITHM` | `HS256` (default), `HS384`, `HS512`, `RS256`, `PS256`, `ES256`, `EdDSA`, … |
     /// | `SECURE_API_JWT_SECRET_FILE` | file holding the HMAC secret (preferred) |
     /// | `SECURE_API_JWT_SECRET` | the HMAC secret itself |
@@ -69,13 +78,19 @@ impl Security {
     /// | `SECURE_API_LEEWAY_SECS` | clock leeway for `exp`/`nbf`, default 10, at most 30 |
     /// | `SECURE_API_TRUSTED_PROXIES` | comma-separated addresses or CIDRs whose `X-Forwarded-For` is believed |
     /// | `SECURE_API_REDIS_URL` | with the `redis` feature: share limits and token state through this Redis |
+    /// | `SECURE_API_CLAIMS_PROFILE` | where roles and scopes are read ([`ClaimProfile`]): `standard` (default), `keycloak`, `auth0`, `cognito`, `okta`, `entra` |
+    /// | `SECURE_API_ROLES_CLAIMS` | comma-separated claim paths of roles, instead of the profile's (`realm_access.roles`, `"https://example.com/roles"`) |
+    /// | `SECURE_API_SCOPES_CLAIMS` | comma-separated claim paths of scopes, instead of the profile's |
+    /// | `SECURE_API_KEYCLOAK_CLIENT` | with `keycloak`: also read the roles of this client (`resource_access.<client>.roles`) |
+    /// | `SECURE_API_CLIENT_IDS` | comma-separated `client_id` values: bind tokens by `client_id` (required by `cognito`; with an audience too, both are required) |
+    /// | `SECURE_API_MFA_ACR` | comma-separated `acr` values that count as a second factor for `#[secure(mfa)]` |
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::builder().from_env()?.build()
     }
 }
 
 /// Builds a [`Security`]; every setting has a safe default except the issuer, the audience
-/// and at least one key.
+/// (or the client ids of [`ClaimProfile::bind_client_ids`]) and at least one key.
 #[derive(Default)]
 pub struct SecurityBuilder {
     issuer: Option<String>,
@@ -91,6 +106,7 @@ pub struct SecurityBuilder {
     refresh_token_ttl: Option<Duration>,
     token_types: Vec<String>,
     verified_token_cache: Option<usize>,
+    claims: ClaimProfile,
 }
 
 impl SecurityBuilder {
@@ -103,6 +119,13 @@ impl SecurityBuilder {
     /// The audience every accepted token must name in `aud`.
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
         self.audience = Some(audience.into());
+        self
+    }
+
+    /// Where roles and scopes are read, how tokens are bound to this API, and which `acr`
+    /// values count as a second factor: [`ClaimProfile::standard`] by default.
+    pub fn claims(mut self, profile: ClaimProfile) -> Self {
+        self.claims = profile;
         self
     }
 
@@ -208,7 +231,8 @@ impl SecurityBuilder {
     /// Fills the settings from `SECURE_API_*` variables (see [`Security::from_env`]).
     pub fn from_env(mut self) -> Result<Self, ConfigError> {
         self.issuer = Some(required(var::ISSUER)?);
-        self.audience = Some(required(var::AUDIENCE)?);
+        // Required unless the claim profile binds tokens by client id (checked by `build`).
+        self.audience = optional(var::AUDIENCE);
         let algorithm = match optional(var::JWT_ALGORITHM) {
             None => Algorithm::HS256,
             Some(name) => name.parse().map_err(|_| {
@@ -237,6 +261,7 @@ impl SecurityBuilder {
             self.trusted_proxies = TrustedProxies::parse(&list)
                 .map_err(|reason| ConfigError::invalid(var::TRUSTED_PROXIES, reason))?;
         }
+        self.claims = claims::profile_from_env(self.claims, optional)?;
         Ok(self)
     }
 
@@ -246,13 +271,13 @@ impl SecurityBuilder {
         let issuer = self
             .issuer
             .ok_or_else(|| missing("issuer (SECURE_API_ISSUER)"))?;
-        let audience = self
-            .audience
-            .ok_or_else(|| missing("audience (SECURE_API_AUDIENCE)"))?;
+        // The verifier requires an audience unless the claim profile binds tokens by client id.
+        let audience = self.audience;
         let signing_key = self.keys.iter().find_map(Key::signing_key);
         let verifier = Verifier::new(VerifierSettings {
             issuer: issuer.clone(),
             audience: audience.clone(),
+            claims: self.claims,
             keys: self.keys,
             leeway: self.leeway.unwrap_or(DEFAULT_LEEWAY),
             extra_token_types: self.token_types,
@@ -274,13 +299,21 @@ impl SecurityBuilder {
             self.default_rate.unwrap_or(DEFAULT_RATE),
             self.failed_auth_rate.unwrap_or(DEFAULT_FAILED_AUTH_RATE),
         );
-        Ok(Security::new(Inner {
+        let security = Security::new(Inner {
             verifier,
             issuer,
             limits,
             trusted_proxies: self.trusted_proxies,
             counters: Counters::default(),
-        }))
+        });
+        tracing::info!(
+            target: CONFIG_TARGET,
+            issuer = security.issuer(),
+            audience = security.audience(),
+            claims = %security.claims(),
+            "security configured"
+        );
+        Ok(security)
     }
 }
 

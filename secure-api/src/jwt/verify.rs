@@ -2,6 +2,7 @@
 //! an [`Identity`] — once per token, thanks to the cache of verified tokens.
 
 use super::cache::VerifiedTokens;
+use super::claims::ClaimProfile;
 use super::identity::{Identity, KnownClaims, TokenRejection};
 use super::key::Key;
 use crate::error::ConfigError;
@@ -23,7 +24,8 @@ pub const MAX_LEEWAY: Duration = Duration::from_secs(30);
 /// What a token must be to be accepted, fixed when `Security` is built.
 pub(crate) struct Verifier {
     issuer: String,
-    audience: String,
+    audience: Option<String>,
+    claims: ClaimProfile,
     keys: Vec<KeyEntry>,
     token_types: Vec<String>,
     verified: VerifiedTokens,
@@ -37,7 +39,10 @@ struct KeyEntry {
 /// What the verifier is built from; `SecurityBuilder` fills it.
 pub(crate) struct VerifierSettings {
     pub(crate) issuer: String,
-    pub(crate) audience: String,
+    /// `None` only when the claim profile binds tokens by `client_id`.
+    pub(crate) audience: Option<String>,
+    /// Where roles and scopes are read; how tokens are bound to this API.
+    pub(crate) claims: ClaimProfile,
     pub(crate) keys: Vec<Key>,
     pub(crate) leeway: Duration,
     /// Accepted `typ` headers besides [`ACCESS_TOKEN_TYPE`](super::ACCESS_TOKEN_TYPE).
@@ -46,17 +51,19 @@ pub(crate) struct VerifierSettings {
 }
 
 impl Verifier {
-    /// Checks the key set (at least one key; with several, each with its own `kid`) and the
-    /// leeway, and fixes every validation setting.
+    /// Checks the key set (at least one key; with several, each with its own `kid`), the
+    /// leeway and the claim profile, and fixes every validation setting.
     pub(crate) fn new(settings: VerifierSettings) -> Result<Self, ConfigError> {
         let VerifierSettings {
             issuer,
             audience,
+            claims,
             keys,
             leeway,
             extra_token_types,
             cache_capacity,
         } = settings;
+        claims.check(audience.as_deref())?;
         if keys.is_empty() {
             return Err(ConfigError::NoKey);
         }
@@ -86,13 +93,14 @@ impl Verifier {
         let keys = keys
             .into_iter()
             .map(|key| KeyEntry {
-                validation: validation(key.algorithm(), &issuer, &audience, leeway),
+                validation: validation(key.algorithm(), &issuer, audience.as_deref(), leeway),
                 key,
             })
             .collect();
         Ok(Self {
             issuer,
             audience,
+            claims,
             keys,
             token_types: std::iter::once(super::ACCESS_TOKEN_TYPE.to_owned())
                 .chain(extra_token_types)
@@ -105,8 +113,12 @@ impl Verifier {
         &self.issuer
     }
 
-    pub(crate) fn audience(&self) -> &str {
-        &self.audience
+    pub(crate) fn audience(&self) -> Option<&str> {
+        self.audience.as_deref()
+    }
+
+    pub(crate) fn claims(&self) -> &ClaimProfile {
+        &self.claims
     }
 
     /// The configured keys, in the order they were added.
@@ -145,7 +157,7 @@ impl Verifier {
                 .map_err(|error| rejection(error.kind()))?;
         // A token that decoded has exactly three parts: header.payload.signature.
         let payload = token.split('.').nth(1).unwrap_or_default();
-        Identity::from_claims(data.claims, payload)
+        self.claims.identity(data.claims, payload)
     }
 
     /// [`Verifier::verify`] through the cache of verified tokens: the guard's way.
@@ -211,17 +223,31 @@ fn rejection(kind: &jsonwebtoken::errors::ErrorKind) -> TokenRejection {
 }
 
 /// jsonwebtoken's own defaults are not ours (60 s leeway, `nbf` unchecked): every field is
-/// set here on purpose.
-fn validation(algorithm: Algorithm, issuer: &str, audience: &str, leeway: Duration) -> Validation {
+/// set here on purpose. Without an audience, the claim profile binds tokens by `client_id`
+/// (`ClaimProfile::check` allows nothing else), which it checks after decoding.
+fn validation(
+    algorithm: Algorithm,
+    issuer: &str,
+    audience: Option<&str>,
+    leeway: Duration,
+) -> Validation {
     let mut validation = Validation::new(algorithm);
     validation.algorithms = vec![algorithm];
     validation.leeway = leeway.as_secs();
     validation.validate_exp = true;
     validation.validate_nbf = true;
-    validation.validate_aud = true;
     validation.set_issuer(&[issuer]);
-    validation.set_audience(&[audience]);
-    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    match audience {
+        Some(audience) => {
+            validation.validate_aud = true;
+            validation.set_audience(&[audience]);
+            validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        }
+        None => {
+            validation.validate_aud = false;
+            validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        }
+    }
     validation
 }
 
@@ -239,7 +265,8 @@ mod tests {
     fn settings(keys: Vec<Key>) -> VerifierSettings {
         VerifierSettings {
             issuer: "i".into(),
-            audience: "a".into(),
+            audience: Some("a".into()),
+            claims: ClaimProfile::standard(),
             keys,
             leeway: Duration::ZERO,
             extra_token_types: Vec::new(),
