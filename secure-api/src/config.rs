@@ -5,7 +5,8 @@ use crate::audit::{CONFIG_TARGET, Counters};
 use crate::client::TrustedProxies;
 use crate::error::ConfigError;
 use crate::jwt::{
-    Algorithm, DEFAULT_LEEWAY, DEFAULT_VERIFIED_TOKENS, Key, Verifier, VerifierSettings,
+    Algorithm, ClaimProfile, DEFAULT_LEEWAY, DEFAULT_VERIFIED_TOKENS, Key, Verifier,
+    VerifierSettings,
 };
 use crate::limit::{Limits, MemoryStore, RateLimitStore};
 use crate::policy::{Rate, RateKey};
@@ -15,7 +16,10 @@ use crate::tokens::{Issuer, IssuerSettings, MemoryTokenStore, TokenStore};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod claims;
 mod jwt_keys;
+#[cfg(feature = "jwks")]
+mod remote;
 
 /// The environment variables [`Security::from_env`] reads; the table in its documentation
 /// lists the same, with their meaning.
@@ -38,6 +42,12 @@ mod var {
     pub(super) const TRUSTED_PROXIES: &str = "SECURE_API_TRUSTED_PROXIES";
     #[cfg(feature = "redis")]
     pub(super) const REDIS_URL: &str = "SECURE_API_REDIS_URL";
+    pub(super) const CLAIMS_PROFILE: &str = "SECURE_API_CLAIMS_PROFILE";
+    pub(super) const ROLES_CLAIMS: &str = "SECURE_API_ROLES_CLAIMS";
+    pub(super) const SCOPES_CLAIMS: &str = "SECURE_API_SCOPES_CLAIMS";
+    pub(super) const KEYCLOAK_CLIENT: &str = "SECURE_API_KEYCLOAK_CLIENT";
+    pub(super) const CLIENT_IDS: &str = "SECURE_API_CLIENT_IDS";
+    pub(super) const MFA_ACR: &str = "SECURE_API_MFA_ACR";
 }
 
 /// The limit of authenticated handlers that declare none: per user.
@@ -68,7 +78,7 @@ impl Security {
     /// | variable | meaning |
     /// |---|---|
     /// | `SECURE_API_ISSUER` | required `iss` of accepted tokens (defaults to `SECURE_API_OIDC_ISSUER`) |
-    /// | `SECURE_API_AUDIENCE` | required `aud` of accepted tokens |
+    /// | `SECURE_API_AUDIENCE` | required `aud` of accepted tokens; may be left out when `SECURE_API_CLIENT_IDS` binds tokens instead |
     /// | `SECURE_API_JWT_ALGORITHM` | `HS256` (default), `HS384`, `HS512`, `RS256`, `PS256`, `ES256`, `EdDSA`, …; with fetched keys a comma-separated list, default `RS256` |
     /// | `SECURE_API_OIDC_ISSUER` | with the `jwks` feature: fetch the keys this OpenID provider's discovery document names |
     /// | `SECURE_API_JWKS_URL` | with the `jwks` feature: fetch the keys from this JWK Set URL (https, or http on loopback) |
@@ -80,13 +90,19 @@ impl Security {
     /// | `SECURE_API_LEEWAY_SECS` | clock leeway for `exp`/`nbf`, default 10, at most 30 |
     /// | `SECURE_API_TRUSTED_PROXIES` | comma-separated addresses or CIDRs whose `X-Forwarded-For` is believed |
     /// | `SECURE_API_REDIS_URL` | with the `redis` feature: share limits and token state through this Redis |
+    /// | `SECURE_API_CLAIMS_PROFILE` | where roles and scopes are read ([`ClaimProfile`]): `standard` (default), `keycloak`, `auth0`, `cognito`, `okta`, `entra` |
+    /// | `SECURE_API_ROLES_CLAIMS` | comma-separated claim paths of roles, instead of the profile's (`realm_access.roles`, `"https://example.com/roles"`) |
+    /// | `SECURE_API_SCOPES_CLAIMS` | comma-separated claim paths of scopes, instead of the profile's |
+    /// | `SECURE_API_KEYCLOAK_CLIENT` | with `keycloak`: also read the roles of this client (`resource_access.<client>.roles`) |
+    /// | `SECURE_API_CLIENT_IDS` | comma-separated `client_id` values: bind tokens by `client_id` (required by `cognito`; with an audience too, both are required) |
+    /// | `SECURE_API_MFA_ACR` | comma-separated `acr` values that count as a second factor for `#[secure(mfa)]` |
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::builder().from_env()?.build()
     }
 }
 
 /// Builds a [`Security`]; every setting has a safe default except the issuer, the audience
-/// and at least one key.
+/// (or the client ids of [`ClaimProfile::bind_client_ids`]) and at least one key.
 #[derive(Default)]
 pub struct SecurityBuilder {
     issuer: Option<String>,
@@ -102,18 +118,9 @@ pub struct SecurityBuilder {
     refresh_token_ttl: Option<Duration>,
     token_types: Vec<String>,
     verified_token_cache: Option<usize>,
+    claims: ClaimProfile,
     #[cfg(feature = "jwks")]
-    remote: RemoteKeysConfig,
-}
-
-/// Keys fetched from a provider, as the builder collects them; checked in `build`.
-#[cfg(feature = "jwks")]
-#[derive(Default)]
-struct RemoteKeysConfig {
-    jwks_url: Option<String>,
-    oidc_issuer: Option<String>,
-    algorithms: Vec<Algorithm>,
-    policy: crate::jwt::RefreshPolicy,
+    remote: remote::RemoteKeysConfig,
 }
 
 impl SecurityBuilder {
@@ -126,6 +133,13 @@ impl SecurityBuilder {
     /// The audience every accepted token must name in `aud`.
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
         self.audience = Some(audience.into());
+        self
+    }
+
+    /// Where roles and scopes are read, how tokens are bound to this API, and which `acr`
+    /// values count as a second factor: [`ClaimProfile::standard`] by default.
+    pub fn claims(mut self, profile: ClaimProfile) -> Self {
+        self.claims = profile;
         self
     }
 
@@ -147,57 +161,6 @@ impl SecurityBuilder {
             // 64 random bytes always satisfy HS256.
             Err(_) => self,
         }
-    }
-
-    /// Fetches the verification keys from this JWK Set URL (https, or http on a loopback
-    /// address) instead of configured keys; they are refreshed in the background and fetched
-    /// again when a token names a key the set lacks.
-    #[cfg(feature = "jwks")]
-    pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
-        self.remote.jwks_url = Some(url.into());
-        self
-    }
-
-    /// Fetches the verification keys that this OpenID provider's discovery document
-    /// (`<issuer>/.well-known/openid-configuration`) names; the document must name this
-    /// issuer. It is also the required `iss` unless [`issuer`](Self::issuer) says otherwise.
-    #[cfg(feature = "jwks")]
-    pub fn oidc_issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.remote.oidc_issuer = Some(issuer.into());
-        self
-    }
-
-    /// The algorithms fetched keys may be for (default RS256); a key for another is skipped.
-    #[cfg(feature = "jwks")]
-    pub fn key_algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
-        self.remote.algorithms = algorithms.into_iter().collect();
-        self
-    }
-
-    /// How often fetched keys are refreshed: never sooner than `min` after a fetch, never
-    /// later than `max`, at 80 % of the document's `max-age` in between (default 1 min and
-    /// 1 h).
-    #[cfg(feature = "jwks")]
-    pub fn key_refresh(mut self, min: Duration, max: Duration) -> Self {
-        self.remote.policy.min_refresh = min;
-        self.remote.policy.max_refresh = max.max(min);
-        self
-    }
-
-    /// A token naming a key the fetched set lacks makes the set be fetched again at most
-    /// once per `interval` (default 30 s), whatever the number of such tokens.
-    #[cfg(feature = "jwks")]
-    pub fn key_refetch_interval(mut self, interval: Duration) -> Self {
-        self.remote.policy.unknown_kid_interval = interval;
-        self
-    }
-
-    /// How long fetched keys stay in use while every refresh fails (default 24 h); after
-    /// that, requests are answered 503 until a fetch succeeds.
-    #[cfg(feature = "jwks")]
-    pub fn key_max_stale(mut self, max_stale: Duration) -> Self {
-        self.remote.policy.max_stale = max_stale;
-        self
     }
 
     /// Clock leeway for `exp` and `nbf`; default 10 s, at most 30 s.
@@ -281,21 +244,12 @@ impl SecurityBuilder {
 
     /// Fills the settings from `SECURE_API_*` variables (see [`Security::from_env`]).
     pub fn from_env(mut self) -> Result<Self, ConfigError> {
-        self.audience = Some(required(var::AUDIENCE)?);
+        // Required unless the claim profile binds tokens by client id (checked by `build`).
+        self.audience = optional(var::AUDIENCE);
         #[cfg(feature = "jwks")]
-        {
-            self.remote.jwks_url = optional(var::JWKS_URL);
-            self.remote.oidc_issuer = optional(var::OIDC_ISSUER);
-        }
+        self.remote.read_env()?;
         if self.fetches_keys() {
             self.issuer = optional(var::ISSUER);
-            #[cfg(feature = "jwks")]
-            if let Some(names) = optional(var::JWT_ALGORITHM) {
-                self.remote.algorithms = names
-                    .split(',')
-                    .map(|name| algorithm(name.trim()))
-                    .collect::<Result<_, _>>()?;
-            }
         } else {
             self.issuer = Some(required(var::ISSUER)?);
             let algorithm = match optional(var::JWT_ALGORITHM) {
@@ -322,13 +276,14 @@ impl SecurityBuilder {
             self.trusted_proxies = TrustedProxies::parse(&list)
                 .map_err(|reason| ConfigError::invalid(var::TRUSTED_PROXIES, reason))?;
         }
+        self.claims = claims::profile_from_env(self.claims, optional)?;
         Ok(self)
     }
 
     /// Whether the keys are to be fetched from a provider.
     fn fetches_keys(&self) -> bool {
         #[cfg(feature = "jwks")]
-        return self.remote.jwks_url.is_some() || self.remote.oidc_issuer.is_some();
+        return self.remote.is_set();
         #[cfg(not(feature = "jwks"))]
         false
     }
@@ -337,42 +292,20 @@ impl SecurityBuilder {
     pub fn build(self) -> Result<Security, ConfigError> {
         crate::jwt::install_crypto_provider();
         #[cfg(feature = "jwks")]
-        let (remote, oidc_issuer) = {
-            let remote = &self.remote;
-            let source = match (&remote.jwks_url, &remote.oidc_issuer) {
-                (Some(_), Some(_)) => {
-                    return Err(ConfigError::invalid(
-                        "key source",
-                        "set either a JWKS URL or an OpenID issuer to discover it from, not both",
-                    ));
-                }
-                (Some(url), None) => Some(crate::jwt::KeySource::jwks_url(url)?),
-                (None, Some(issuer)) => Some(crate::jwt::KeySource::discovery(issuer)?),
-                (None, None) => None,
-            };
-            let remote = source.map(|source| crate::jwt::RemoteSettings {
-                source,
-                algorithms: match remote.algorithms.as_slice() {
-                    [] => vec![Algorithm::RS256],
-                    algorithms => algorithms.to_vec(),
-                },
-                policy: remote.policy,
-            });
-            (remote, self.remote.oidc_issuer.clone())
-        };
+        let (remote, oidc_issuer) = (self.remote.settings()?, self.remote.oidc_issuer.clone());
         #[cfg(not(feature = "jwks"))]
         let oidc_issuer: Option<String> = None;
         let issuer = self
             .issuer
             .or(oidc_issuer)
             .ok_or_else(|| missing("issuer (SECURE_API_ISSUER)"))?;
-        let audience = self
-            .audience
-            .ok_or_else(|| missing("audience (SECURE_API_AUDIENCE)"))?;
+        // The verifier requires an audience unless the claim profile binds tokens by client id.
+        let audience = self.audience;
         let signing_key = self.keys.iter().find_map(Key::signing_key);
         let verifier = Verifier::new(VerifierSettings {
             issuer: issuer.clone(),
             audience: audience.clone(),
+            claims: self.claims,
             keys: self.keys,
             #[cfg(feature = "jwks")]
             remote,
@@ -400,13 +333,21 @@ impl SecurityBuilder {
         // With fetched keys, the first fetch starts now when a runtime is running; otherwise
         // with the first request.
         verifier.start_key_refresh();
-        Ok(Security::new(Inner {
+        let security = Security::new(Inner {
             verifier,
             issuer,
             limits,
             trusted_proxies: self.trusted_proxies,
             counters: Counters::default(),
-        }))
+        });
+        tracing::info!(
+            target: CONFIG_TARGET,
+            issuer = security.issuer(),
+            audience = security.audience(),
+            claims = %security.claims(),
+            "security configured"
+        );
+        Ok(security)
     }
 }
 

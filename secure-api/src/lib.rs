@@ -45,7 +45,7 @@
 //! | the root | handlers and `main` | [`secure`], [`roles!`], [`scopes!`], [`Security`] and its [`SecurityBuilder`], the extractors [`AuthUser`], [`ClientIp`], [`Claims`], [`Valid`], [`Problem`], [`Secret`], [`TrustedProxies`], [`Principal`] and [`TokenPair`] for login handlers, and `Hardening` |
 //! | [`routing`] | mounting handlers | [`SecureRouter`](routing::SecureRouter) and `get`/`post`/…, which accept only `#[secure]` handlers; the [`Manifest`](routing::Manifest) of every route's policy |
 //! | `login`, `mfa`, `seal` | sign-in and stored secrets | argon2id passwords with equal-work login and lockout, TOTP, fields sealed at rest |
-//! | [`jwt`] | key configuration | [`Key`](jwt::Key), [`Algorithm`](jwt::Algorithm), the verified [`Identity`](jwt::Identity) and why a token was refused |
+//! | [`jwt`] | key configuration | [`Key`](jwt::Key), [`Algorithm`](jwt::Algorithm), the [`ClaimProfile`](jwt::ClaimProfile) of an identity provider, the verified [`Identity`](jwt::Identity) and why a token was refused |
 //! | [`tokens`] | token state | refresh families and revocation: [`TokenStore`](tokens::TokenStore), the memory store, what they keep |
 //! | [`limit`] | rate-limit stores | [`RateLimitStore`](limit::RateLimitStore), the in-memory [`MemoryStore`](limit::MemoryStore), buckets, subjects, decisions |
 //! | [`store`] | shared state | the Redis and SQLite stores, and the error any store answers with |
@@ -68,7 +68,8 @@
 //! | `sqlite` (off) | `store::SqliteTokenStore` | `sqlx` |
 //! | `redis` (off) | `store::RedisStore`: limits and token state for several instances | `redis` |
 //!
-//! `#[secure(mfa)]` needs no feature: it reads the token's `amr`, whoever issued it.
+//! `#[secure(mfa)]` needs no feature: it reads the token's `amr` (or `acr`, see
+//! [`ClaimProfile`](jwt::ClaimProfile)), whoever issued it.
 
 // The checkers that `roles!`/`scopes!` generate name `::secure_api`, in this crate's own
 // tests and doctests too.

@@ -39,7 +39,9 @@ pub struct PolicySpec {
     pub limit_fail_open: bool,
 }
 
-/// A second factor required by `#[secure(mfa)]` or `#[secure(mfa = "15m")]`.
+/// A second factor required by `#[secure(mfa)]` or `#[secure(mfa = "15m")]`: an `amr` method
+/// of [`SECOND_FACTORS`], or an `acr` value the claim profile accepts
+/// ([`ClaimProfile::second_factor_acr`](crate::jwt::ClaimProfile::second_factor_acr)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StepUp {
     /// How long ago the user may have authenticated (`auth_time`); `None`: any time.
@@ -50,12 +52,14 @@ pub struct StepUp {
 pub const SECOND_FACTORS: &[&str] = &["otp", "mfa", "hwk", "swk", "sms", "fpt", "face"];
 
 impl StepUp {
-    /// Whether `identity` shows a second factor, recent enough.
+    /// Whether `identity` shows a second factor — in `amr`, or in `acr` as the claim profile
+    /// allows — recent enough.
     pub fn is_met_by(&self, identity: &crate::jwt::Identity) -> bool {
-        let second_factor = identity
-            .amr()
-            .iter()
-            .any(|method| SECOND_FACTORS.contains(&method.as_str()));
+        let second_factor = identity.second_factor_by_acr()
+            || identity
+                .amr()
+                .iter()
+                .any(|method| SECOND_FACTORS.contains(&method.as_str()));
         let recent = self.max_age.is_none_or(|max_age| {
             identity.auth_time().is_some_and(|auth_time| {
                 crate::time::now().saturating_sub(auth_time) <= max_age.as_secs()
@@ -133,7 +137,8 @@ impl PolicySpec {
         }
     }
 
-    /// The token must show a second factor in `amr`.
+    /// The token must show a second factor (in `amr`, or in `acr` as the claim profile
+    /// allows).
     pub const fn mfa(self) -> Self {
         Self {
             mfa: Some(StepUp { max_age: None }),

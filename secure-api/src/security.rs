@@ -5,7 +5,7 @@
 use crate::audit::{Counter, Counters};
 use crate::client::TrustedProxies;
 use crate::error::ConfigError;
-use crate::jwt::{Algorithm, Identity, TokenRejection, Verifier};
+use crate::jwt::{Algorithm, ClaimProfile, Identity, TokenRejection, Verifier};
 use crate::limit::Limits;
 use crate::tokens::{Issuer, Principal, TokenError, TokenPair};
 use std::sync::Arc;
@@ -41,9 +41,16 @@ impl Security {
         self.inner.verifier.issuer()
     }
 
-    /// The configured audience.
-    pub fn audience(&self) -> &str {
+    /// The configured audience; `None` when tokens are bound by `client_id` alone
+    /// ([`ClaimProfile::bind_client_ids`]).
+    pub fn audience(&self) -> Option<&str> {
         self.inner.verifier.audience()
+    }
+
+    /// Where roles and scopes are read and how tokens are bound to this API; its `Display`
+    /// says it in one line (the startup log, [`Manifest::with_claims`](crate::routing::Manifest::with_claims)).
+    pub fn claims(&self) -> &ClaimProfile {
+        self.inner.verifier.claims()
     }
 
     /// The algorithms tokens may be signed with: exactly those of the configured keys.
@@ -141,6 +148,7 @@ impl std::fmt::Debug for Security {
         f.debug_struct("Security")
             .field("issuer", &self.issuer())
             .field("audience", &self.audience())
+            .field("claims", self.claims())
             .field("keys", &self.inner.verifier.keys().collect::<Vec<_>>())
             .field("default_rate", &self.inner.limits.default_rate)
             .finish_non_exhaustive()

@@ -5,7 +5,7 @@ use crate::common::{self, Answer, HmacKey, claims, client, now, serve, sign};
 use axum::Router;
 use axum::routing::get;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use secure_api::jwt::{Key, MAX_TOKEN_BYTES, TokenRejection};
+use secure_api::jwt::{ClaimProfile, Key, MAX_TOKEN_BYTES, TokenRejection};
 use secure_api::{AuthUser, Security, secure};
 use serde_json::{Value, json};
 
@@ -426,6 +426,60 @@ async fn every_refused_token_gets_the_same_401_over_http() {
         .await
         .expect("request");
     assert_eq!(ok.text().await.expect("body"), "alice");
+}
+
+#[secure(role = "editor", rate = "1000/1m")]
+async fn edit(user: AuthUser) -> String {
+    user.subject().to_owned()
+}
+
+/// Amazon Cognito's access tokens carry no `aud`: the cognito profile binds them by
+/// `client_id` and reads roles from `cognito:groups`.
+#[tokio::test]
+async fn a_cognito_token_passes_a_role_check_over_http() {
+    let key = HmacKey::generate();
+    let app_client = "6jd3v0m9ogm0b4c1qgbtmfcv4j";
+    let security = Security::builder()
+        .issuer(common::ISSUER)
+        .key(key.key())
+        .claims(ClaimProfile::cognito([app_client]))
+        .build()
+        .expect("configuration");
+    let address = serve(Router::new().route("/edit", get(edit)).with_state(security)).await;
+    let http = client();
+    let cognito = |client_id: &str, groups: &[&str]| {
+        let claims = json!({
+            "iss": common::ISSUER,
+            "sub": "94c8f4e8-2071-7026-b2a3-0c3e5d1c8a9b",
+            "cognito:groups": groups,
+            "token_use": "access",
+            "scope": "aws.cognito.signin.user.admin",
+            "auth_time": now(),
+            "iat": now(),
+            "exp": now() + 300,
+            "jti": "5e2a1b0c-7d3f-4e9a-8b1c-2d3e4f5a6b7c",
+            "client_id": client_id,
+            "username": "alice",
+        });
+        sign(&claims, Algorithm::HS256, &key.encoding(), None)
+    };
+    let get_edit = |token: String| {
+        let request = http
+            .get(format!("http://{address}/edit"))
+            .bearer_auth(token);
+        async move { Answer::from(request.send().await.expect("request")).await }
+    };
+    let editor = get_edit(cognito(app_client, &["editor"])).await;
+    assert_eq!(editor.status, 200, "{}", editor.body);
+    assert_eq!(editor.body, "94c8f4e8-2071-7026-b2a3-0c3e5d1c8a9b");
+    let admin = get_edit(cognito(app_client, &["admin"])).await;
+    assert_eq!(admin.status, 200, "admin is above editor: {}", admin.body);
+    get_edit(cognito(app_client, &["viewer"]))
+        .await
+        .assert_problem(403);
+    get_edit(cognito("another-app-client", &["editor"]))
+        .await
+        .assert_problem(401);
 }
 
 fn split(token: &str) -> (String, String, String) {

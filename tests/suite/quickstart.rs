@@ -135,6 +135,7 @@ fn a_weak_or_incomplete_configuration_refuses_to_start() {
     let weak_secret = "only-sixteen-b!!";
     std::fs::write(weak.path(), weak_secret).expect("write secret");
     let path = weak.path().to_str().expect("utf-8 path");
+    let strong_secret = &"s".repeat(32);
     for (env, says) in [
         (
             vec![
@@ -155,6 +156,30 @@ fn a_weak_or_incomplete_configuration_refuses_to_start() {
                 ("SECURE_API_JWT_SECRET", weak_secret),
             ],
             "requires at least 32",
+        ),
+        (
+            vec![
+                ("SECURE_API_ISSUER", "i"),
+                ("SECURE_API_JWT_SECRET", strong_secret),
+            ],
+            "SECURE_API_AUDIENCE",
+        ),
+        (
+            vec![
+                ("SECURE_API_ISSUER", "i"),
+                ("SECURE_API_AUDIENCE", "a"),
+                ("SECURE_API_JWT_SECRET", strong_secret),
+                ("SECURE_API_CLAIMS_PROFILE", "azure"),
+            ],
+            "use one of standard, keycloak, auth0, cognito, okta, entra",
+        ),
+        (
+            vec![
+                ("SECURE_API_ISSUER", "i"),
+                ("SECURE_API_JWT_SECRET", strong_secret),
+                ("SECURE_API_CLAIMS_PROFILE", "cognito"),
+            ],
+            "SECURE_API_CLIENT_IDS",
         ),
     ] {
         let output = command(&env).output().expect("run quickstart");

@@ -72,6 +72,8 @@ pub struct Identity {
     auth_time: Option<u64>,
     jti: Option<String>,
     expires_at: u64,
+    /// Whether `acr` is one the claim profile accepts as a second factor.
+    second_factor_acr: bool,
     /// The token's payload segment (base64url JSON): every claim, parsed into `claims` on
     /// first use, since most requests need no more than the fields above.
     payload: Box<str>,
@@ -84,12 +86,13 @@ impl Identity {
         &self.subject
     }
 
-    /// The `roles` claim.
+    /// The roles found at the claim profile's role paths (by default the `roles` claim).
     pub fn roles(&self) -> &[String] {
         &self.roles
     }
 
-    /// The `scope` claim, split on white space.
+    /// The scopes found at the claim profile's scope paths (by default the `scope` claim,
+    /// split on white space).
     pub fn scopes(&self) -> &[String] {
         &self.scopes
     }
@@ -122,6 +125,17 @@ impl Identity {
         &self.amr
     }
 
+    /// The `acr` claim (authentication context class), if it is a string.
+    pub fn acr(&self) -> Option<&str> {
+        self.claims().get("acr")?.as_str()
+    }
+
+    /// Whether `acr` is one of the values the claim profile accepts as a second factor
+    /// (`ClaimProfile::second_factor_acr`).
+    pub(crate) fn second_factor_by_acr(&self) -> bool {
+        self.second_factor_acr
+    }
+
     /// When the user authenticated (`auth_time`), in seconds since the epoch.
     pub fn auth_time(&self) -> Option<u64> {
         self.auth_time
@@ -137,8 +151,9 @@ impl Identity {
         self.expires_at
     }
 
-    /// Reads `sub`, `roles` (an array of strings) and `scope` (space-delimited, RFC 8693) out
-    /// of verified claims; a claim of the wrong type makes the whole token invalid.
+    /// Reads `sub`, `amr`, `auth_time`, `jti` and `exp` out of verified claims; a claim of the
+    /// wrong type makes the whole token invalid. Roles and scopes are the claim profile's to
+    /// read ([`with_grants`](Self::with_grants)).
     pub(super) fn from_claims(
         claims: KnownClaims,
         payload: &str,
@@ -146,12 +161,6 @@ impl Identity {
         let subject = match claims.sub {
             Some(Value::String(subject)) if !subject.is_empty() => subject,
             _ => return Err(TokenRejection::BadClaims),
-        };
-        let roles = strings(claims.roles)?;
-        let scopes = match claims.scope {
-            None => Vec::new(),
-            Some(Value::String(scope)) => scope.split_whitespace().map(str::to_owned).collect(),
-            Some(_) => return Err(TokenRejection::BadClaims),
         };
         let amr = strings(claims.amr)?;
         let auth_time = match claims.auth_time {
@@ -171,29 +180,47 @@ impl Identity {
             .ok_or(TokenRejection::BadClaims)?;
         Ok(Identity {
             subject,
-            roles,
-            scopes,
+            roles: Vec::new(),
+            scopes: Vec::new(),
             amr,
             auth_time,
             jti,
             expires_at,
+            second_factor_acr: false,
             payload: payload.into(),
             claims: OnceLock::new(),
         })
+    }
+
+    /// The identity with what the claim profile read: its roles, its scopes, and whether its
+    /// `acr` counts as a second factor.
+    pub(super) fn with_grants(
+        self,
+        roles: Vec<String>,
+        scopes: Vec<String>,
+        second_factor_acr: bool,
+    ) -> Self {
+        Self {
+            roles,
+            scopes,
+            second_factor_acr,
+            ..self
+        }
     }
 }
 
 /// The claims an [`Identity`] is made of, as any JSON (`null` reads as absent), so that a
 /// claim of the wrong type is told apart from a malformed token. The other claims are skipped
 /// here without being copied; [`Identity::claims`] parses them when asked (the guard's
-/// profile showed building a map of every claim on each request to be its largest cost).
+/// profile showed building a map of every claim on each request to be its largest cost), or
+/// when the claim profile reads roles or scopes elsewhere than in `roles` and `scope`.
 #[derive(serde::Deserialize)]
 pub(super) struct KnownClaims {
     /// Checked by the verifier: jsonwebtoken also accepts an array of issuers.
     pub(super) iss: Option<Value>,
     sub: Option<Value>,
-    roles: Option<Value>,
-    scope: Option<Value>,
+    pub(super) roles: Option<Value>,
+    pub(super) scope: Option<Value>,
     amr: Option<Value>,
     auth_time: Option<Value>,
     jti: Option<Value>,

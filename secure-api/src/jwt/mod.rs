@@ -1,10 +1,14 @@
-//! JSON Web Tokens: the keys tokens are verified with, what a verified token proves, and why
-//! a token is refused.
+//! JSON Web Tokens: the keys tokens are verified with, where an identity provider puts roles
+//! and scopes ([`ClaimProfile`]), what a verified token proves, and why a token is refused.
 //!
 //! The algorithm of each [`Key`] is fixed by configuration and never read from a token; the
 //! token's `kid` only selects among the configured keys (RFC 8725 §3.1).
 
 mod cache;
+mod claim_path;
+mod claims;
+#[cfg(feature = "jwks")]
+mod fetch;
 mod identity;
 mod jwk;
 mod key;
@@ -13,14 +17,17 @@ mod pem;
 mod public_key;
 #[cfg(feature = "jwks")]
 mod remote;
+mod rules;
 mod verify;
 
+pub use claims::ClaimProfile;
 pub use identity::{Identity, TokenRejection};
 pub use jsonwebtoken::Algorithm;
 pub use key::Key;
 pub use verify::{DEFAULT_LEEWAY, MAX_LEEWAY, MAX_TOKEN_BYTES};
 
 pub(crate) use cache::DEFAULT_CAPACITY as DEFAULT_VERIFIED_TOKENS;
+pub(crate) use claim_path::ClaimPath;
 pub(crate) use key::SigningKey;
 #[cfg(feature = "jwks")]
 pub(crate) use remote::{KeySource, RefreshPolicy, RemoteSettings};

@@ -2,10 +2,12 @@
 //! an [`Identity`] — once per token, thanks to the cache of verified tokens.
 
 use super::cache::VerifiedTokens;
+use super::claims::ClaimProfile;
 use super::identity::{Identity, KnownClaims, TokenRejection};
 use super::key::Key;
+use super::rules::{KeyEntry, Rules};
 use crate::error::ConfigError;
-use jsonwebtoken::{Algorithm, Validation};
+use jsonwebtoken::Algorithm;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,35 +25,13 @@ pub const MAX_LEEWAY: Duration = Duration::from_secs(30);
 /// What a token must be to be accepted, fixed when `Security` is built.
 pub(crate) struct Verifier {
     rules: Rules,
+    claims: ClaimProfile,
     keys: Keys,
     token_types: Vec<String>,
     verified: VerifiedTokens,
     /// The generation of the fetched key set the cached verifications were made with.
     #[cfg(feature = "jwks")]
     verified_generation: std::sync::atomic::AtomicU64,
-}
-
-/// A key with the validation settings its tokens are checked with.
-pub(super) struct KeyEntry {
-    pub(super) key: Key,
-    validation: Validation,
-}
-
-/// The claims every token must carry; a key is paired with them when it joins the set.
-#[derive(Clone)]
-pub(super) struct Rules {
-    issuer: String,
-    audience: String,
-    leeway: Duration,
-}
-
-impl Rules {
-    pub(super) fn entry(&self, key: Key) -> KeyEntry {
-        KeyEntry {
-            validation: validation(key.algorithm(), &self.issuer, &self.audience, self.leeway),
-            key,
-        }
-    }
 }
 
 /// The keys tokens are verified with: configured, or fetched from a provider.
@@ -64,7 +44,10 @@ enum Keys {
 /// What the verifier is built from; `SecurityBuilder` fills it.
 pub(crate) struct VerifierSettings {
     pub(crate) issuer: String,
-    pub(crate) audience: String,
+    /// `None` only when the claim profile binds tokens by `client_id`.
+    pub(crate) audience: Option<String>,
+    /// Where roles and scopes are read; how tokens are bound to this API.
+    pub(crate) claims: ClaimProfile,
     pub(crate) keys: Vec<Key>,
     /// Keys fetched from an identity provider, instead of `keys`.
     #[cfg(feature = "jwks")]
@@ -76,12 +59,13 @@ pub(crate) struct VerifierSettings {
 }
 
 impl Verifier {
-    /// Checks the key set (at least one key; with several, each with its own `kid`) and the
-    /// leeway, and fixes every validation setting.
+    /// Checks the key set (at least one key; with several, each with its own `kid`), the
+    /// leeway and the claim profile, and fixes every validation setting.
     pub(crate) fn new(settings: VerifierSettings) -> Result<Self, ConfigError> {
         let VerifierSettings {
             issuer,
             audience,
+            claims,
             keys,
             #[cfg(feature = "jwks")]
             remote,
@@ -89,6 +73,7 @@ impl Verifier {
             extra_token_types,
             cache_capacity,
         } = settings;
+        claims.check(audience.as_deref())?;
         if leeway > MAX_LEEWAY {
             return Err(ConfigError::invalid(
                 "leeway",
@@ -111,6 +96,7 @@ impl Verifier {
             let remote = super::remote::RemoteKeys::new(remote, rules.clone())?;
             return Ok(Self::with_keys(
                 rules,
+                claims,
                 Keys::Remote(Arc::new(remote)),
                 extra_token_types,
                 cache_capacity,
@@ -139,6 +125,7 @@ impl Verifier {
         let keys = keys.into_iter().map(|key| rules.entry(key)).collect();
         Ok(Self::with_keys(
             rules,
+            claims,
             Keys::Static(keys),
             extra_token_types,
             cache_capacity,
@@ -147,6 +134,7 @@ impl Verifier {
 
     fn with_keys(
         rules: Rules,
+        claims: ClaimProfile,
         keys: Keys,
         extra_token_types: Vec<String>,
         cache_capacity: usize,
@@ -154,6 +142,7 @@ impl Verifier {
         Self {
             verified: VerifiedTokens::new(cache_capacity, rules.leeway.as_secs()),
             rules,
+            claims,
             keys,
             token_types: std::iter::once(super::ACCESS_TOKEN_TYPE.to_owned())
                 .chain(extra_token_types)
@@ -167,8 +156,12 @@ impl Verifier {
         &self.rules.issuer
     }
 
-    pub(crate) fn audience(&self) -> &str {
-        &self.rules.audience
+    pub(crate) fn audience(&self) -> Option<&str> {
+        self.rules.audience.as_deref()
+    }
+
+    pub(crate) fn claims(&self) -> &ClaimProfile {
+        &self.claims
     }
 
     /// The configured keys, in the order they were added (none when they are fetched).
@@ -270,7 +263,7 @@ impl Verifier {
         }
         // A token that decoded has exactly three parts: header.payload.signature.
         let payload = token.split('.').nth(1).unwrap_or_default();
-        Identity::from_claims(data.claims, payload)
+        self.claims.identity(data.claims, payload)
     }
 
     /// [`Verifier::verify`] through the cache of verified tokens: the guard's way.
@@ -367,129 +360,5 @@ fn rejection(kind: &jsonwebtoken::errors::ErrorKind) -> TokenRejection {
     }
 }
 
-/// jsonwebtoken's own defaults are not ours (60 s leeway, `nbf` unchecked): every field is
-/// set here on purpose.
-fn validation(algorithm: Algorithm, issuer: &str, audience: &str, leeway: Duration) -> Validation {
-    let mut validation = Validation::new(algorithm);
-    validation.algorithms = vec![algorithm];
-    validation.leeway = leeway.as_secs();
-    validation.validate_exp = true;
-    validation.validate_nbf = true;
-    validation.validate_aud = true;
-    validation.set_issuer(&[issuer]);
-    validation.set_audience(&[audience]);
-    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    validation
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::jwt::SigningKey;
-    use crate::jwt::cache::DEFAULT_CAPACITY;
-    use crate::secret::Secret;
-
-    fn hs256() -> Key {
-        Key::hmac(Algorithm::HS256, Secret::generate(32)).expect("key")
-    }
-
-    fn settings(keys: Vec<Key>) -> VerifierSettings {
-        VerifierSettings {
-            issuer: "i".into(),
-            audience: "a".into(),
-            keys,
-            #[cfg(feature = "jwks")]
-            remote: None,
-            leeway: Duration::ZERO,
-            extra_token_types: Vec::new(),
-            cache_capacity: DEFAULT_CAPACITY,
-        }
-    }
-
-    /// A verifier with one HS256 key, and a token for `subject` signed with it.
-    fn verifier_and_signer(cache_capacity: usize) -> (Verifier, SigningKey) {
-        crate::jwt::install_crypto_provider();
-        let key = hs256();
-        let signer = key.signing_key().expect("an HMAC key signs");
-        let verifier = Verifier::new(VerifierSettings {
-            cache_capacity,
-            ..settings(vec![key])
-        })
-        .expect("config");
-        (verifier, signer)
-    }
-
-    fn token(signer: &SigningKey, subject: &str, ttl: u64) -> String {
-        let now = crate::time::now();
-        signer
-            .sign(&serde_json::json!({
-                "iss": "i", "aud": "a", "sub": subject, "nbf": now, "exp": now + ttl,
-                "roles": ["admin"], "scope": "users:read users:write",
-            }))
-            .expect("signed")
-    }
-
-    #[test]
-    fn key_sets_are_checked() {
-        assert!(matches!(
-            Verifier::new(settings(Vec::new())),
-            Err(ConfigError::NoKey)
-        ));
-        let too_lenient = Verifier::new(VerifierSettings {
-            leeway: Duration::from_secs(31),
-            ..settings(vec![hs256()])
-        });
-        assert!(too_lenient.is_err());
-        let build = |a: Key, b: Key| Verifier::new(settings(vec![a, b]));
-        assert!(build(hs256(), hs256().with_kid("b")).is_err());
-        assert!(build(hs256().with_kid("a"), hs256().with_kid("a")).is_err());
-        assert!(build(hs256().with_kid("a"), hs256().with_kid("b")).is_ok());
-    }
-
-    #[test]
-    fn signed_tokens_verify() {
-        let (verifier, signer) = verifier_and_signer(0);
-        let identity = verifier
-            .verify(&token(&signer, "alice", 60))
-            .expect("valid");
-        assert_eq!(identity.subject(), "alice");
-        assert_eq!(identity.roles(), ["admin"]);
-        assert_eq!(identity.scopes(), ["users:read", "users:write"]);
-    }
-
-    #[test]
-    fn verified_tokens_are_remembered_until_they_expire() {
-        let (verifier, signer) = verifier_and_signer(DEFAULT_CAPACITY);
-        let token = token(&signer, "alice", 1);
-        let first = verifier.verify_cached(&token).expect("valid");
-        let again = verifier.verify_cached(&token).expect("still valid");
-        assert!(
-            Arc::ptr_eq(&first, &again),
-            "the second look is the cache's"
-        );
-        // A token that fails is not remembered: a tampered copy fails every time.
-        let tampered = format!("{}x", &token[..token.len() - 1]);
-        for _ in 0..2 {
-            assert!(verifier.verify_cached(&tampered).is_err());
-        }
-        std::thread::sleep(Duration::from_millis(2100));
-        assert_eq!(
-            verifier.verify_cached(&token).map(|_| ()),
-            Err(TokenRejection::Expired)
-        );
-        assert_eq!(
-            verifier.verify(&token).map(|_| ()),
-            Err(TokenRejection::Expired)
-        );
-    }
-
-    #[test]
-    fn the_cache_of_verified_tokens_is_bounded() {
-        let (verifier, signer) = verifier_and_signer(3);
-        for n in 0..10 {
-            let token = token(&signer, &format!("user-{n}"), 60);
-            verifier.verify_cached(&token).expect("valid");
-            assert!(verifier.verified.len() <= 3);
-        }
-    }
-}
+mod tests;

@@ -1,6 +1,7 @@
 //! The security manifest: every route's policy, as a table for people and as JSON for
 //! snapshot tests.
 
+use crate::Security;
 use crate::policy::{Auth, PolicySpec, Rate, RateKey, Requirement};
 use axum::http::Method;
 use serde::Serialize;
@@ -8,10 +9,77 @@ use std::fmt;
 
 /// The security policy of every route of a [`SecureRouter`](super::SecureRouter): print it as a table, serialize it
 /// as JSON, snapshot it in a test so that a change that weakens a route shows in review.
+///
+/// The routes are code; the claims that roles and scopes are read from are configuration.
+/// [`with_claims`](Self::with_claims) adds the latter, from the `Security` in force.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Manifest {
+    /// Where the configuration reads roles and scopes, when given by
+    /// [`with_claims`](Self::with_claims); absent from the JSON otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claims: Option<ClaimsEntry>,
     /// One entry per method and path, sorted by path then method.
     pub routes: Vec<RouteEntry>,
+}
+
+/// The claim profile in force ([`ClaimProfile`](crate::jwt::ClaimProfile)): where the roles
+/// and scopes that routes require are read, and how tokens are bound to this API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClaimsEntry {
+    /// `standard`, `keycloak`, `auth0`, `cognito`, `okta` or `entra`.
+    pub profile: &'static str,
+    /// The claim paths roles are read from, as written (`realm_access.roles`).
+    pub roles: Vec<String>,
+    /// The claim paths scopes are read from.
+    pub scopes: Vec<String>,
+    /// The audience tokens must name in `aud`, if any.
+    pub audience: Option<String>,
+    /// The `client_id` values accepted, when tokens are bound by client id.
+    pub client_ids: Option<Vec<String>>,
+    /// The `acr` values that count as a second factor besides `amr`.
+    pub mfa_acr: Vec<String>,
+}
+
+impl ClaimsEntry {
+    fn new(security: &Security) -> Self {
+        let profile = security.claims();
+        Self {
+            profile: profile.name(),
+            roles: profile.role_paths(),
+            scopes: profile.scope_paths(),
+            audience: security.audience().map(str::to_owned),
+            client_ids: profile.client_ids().map(<[String]>::to_vec),
+            mfa_acr: profile.acr_values().to_vec(),
+        }
+    }
+}
+
+/// `claims: keycloak; roles from realm_access.roles, resource_access.notes-api.roles; scopes
+/// from scope; aud notes-api; mfa acr gold`
+impl fmt::Display for ClaimsEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |names: &[String]| match names.is_empty() {
+            true => "-".to_owned(),
+            false => names.join(", "),
+        };
+        write!(
+            f,
+            "claims: {}; roles from {}; scopes from {}",
+            self.profile,
+            list(&self.roles),
+            list(&self.scopes)
+        )?;
+        if let Some(audience) = &self.audience {
+            write!(f, "; aud {audience}")?;
+        }
+        if let Some(client_ids) = &self.client_ids {
+            write!(f, "; client_id {}", list(client_ids))?;
+        }
+        if !self.mfa_acr.is_empty() {
+            write!(f, "; mfa acr {}", list(&self.mfa_acr))?;
+        }
+        Ok(())
+    }
 }
 
 /// One route's policy.
@@ -140,7 +208,20 @@ impl Manifest {
     /// The manifest of `routes`, sorted by path then method.
     pub(super) fn new(mut routes: Vec<RouteEntry>) -> Self {
         routes.sort_by(|a, b| (&a.path, &a.method).cmp(&(&b.path, &b.method)));
-        Self { routes }
+        Self {
+            claims: None,
+            routes,
+        }
+    }
+
+    /// The manifest with the claim profile of `security`: which claims the roles and scopes
+    /// of the table are read from, and how tokens are bound to this API. The text shows it on
+    /// a line above the table, the JSON as `claims`.
+    pub fn with_claims(self, security: &Security) -> Self {
+        Self {
+            claims: Some(ClaimsEntry::new(security)),
+            ..self
+        }
     }
 
     /// The manifest as pretty-printed JSON.
@@ -149,9 +230,12 @@ impl Manifest {
     }
 }
 
-/// An aligned text table, one route a line.
+/// An aligned text table, one route a line, under the claims line if there is one.
 impl fmt::Display for Manifest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(claims) = &self.claims {
+            writeln!(f, "{claims}\n")?;
+        }
         let none = || "-".to_owned();
         let mut rows = vec![
             [
@@ -213,6 +297,52 @@ impl fmt::Display for Manifest {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn the_claims_in_force_head_the_manifest() {
+        let security = Security::builder()
+            .issuer("i")
+            .audience("notes-api")
+            .ephemeral_key()
+            .claims(crate::jwt::ClaimProfile::keycloak("notes-api").second_factor_acr(["gold"]))
+            .build()
+            .expect("config");
+        let bare = Manifest::new(Vec::new());
+        assert!(!bare.to_json().contains("claims"), "{}", bare.to_json());
+        let manifest = bare.with_claims(&security);
+        assert_eq!(
+            manifest.to_string().lines().next(),
+            Some(
+                "claims: keycloak; roles from realm_access.roles, resource_access.notes-api.roles; \
+                 scopes from scope; aud notes-api; mfa acr gold"
+            )
+        );
+        let json: serde_json::Value = serde_json::from_str(&manifest.to_json()).expect("json");
+        assert_eq!(
+            json["claims"],
+            serde_json::json!({
+                "profile": "keycloak",
+                "roles": ["realm_access.roles", "resource_access.notes-api.roles"],
+                "scopes": ["scope"],
+                "audience": "notes-api",
+                "client_ids": null,
+                "mfa_acr": ["gold"],
+            })
+        );
+        let cognito = Security::builder()
+            .issuer("i")
+            .ephemeral_key()
+            .claims(crate::jwt::ClaimProfile::cognito(["app-1", "app-2"]))
+            .build()
+            .expect("config");
+        let line = Manifest::new(Vec::new()).with_claims(&cognito).to_string();
+        assert!(
+            line.starts_with(
+                "claims: cognito; roles from cognito:groups; scopes from scope; client_id app-1, app-2\n"
+            ),
+            "{line}"
+        );
+    }
 
     #[test]
     fn rates_read_as_written() {

@@ -28,7 +28,7 @@
 
 mod manifest;
 
-pub use manifest::{Manifest, NameRequirement, RouteEntry};
+pub use manifest::{ClaimsEntry, Manifest, NameRequirement, RouteEntry};
 
 use crate::guard::Guard;
 use crate::policy::{Policy, PolicySpec};

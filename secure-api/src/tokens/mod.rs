@@ -76,7 +76,8 @@ pub(crate) struct Issuer(IssuerSettings);
 /// What the issuer is built from; `SecurityBuilder` fills it.
 pub(crate) struct IssuerSettings {
     pub(crate) issuer: String,
-    pub(crate) audience: String,
+    /// `None` when tokens are bound by `client_id` alone: this API then issues none.
+    pub(crate) audience: Option<String>,
     /// The first configured key that can sign (an HMAC or a private key); none when only
     /// public keys are configured.
     pub(crate) signing_key: Option<SigningKey>,
@@ -202,10 +203,15 @@ impl Issuer {
                  (Key::private_pem); public keys only verify",
             )
         })?;
+        let audience = self.0.audience.as_deref().ok_or_else(|| {
+            ConfigError::Missing(
+                "audience (SECURE_API_AUDIENCE) of the tokens this API issues".into(),
+            )
+        })?;
         let now = now();
         signing_key.sign(&serde_json::json!({
             "iss": self.0.issuer,
-            "aud": self.0.audience,
+            "aud": audience,
             "sub": principal.subject,
             "iat": now,
             "nbf": now,

@@ -1,0 +1,110 @@
+//! The verifier's own tests: key sets, verification, the cache of verified tokens.
+use super::*;
+use crate::jwt::SigningKey;
+use crate::jwt::cache::DEFAULT_CAPACITY;
+use crate::secret::Secret;
+
+fn hs256() -> Key {
+    Key::hmac(Algorithm::HS256, Secret::generate(32)).expect("key")
+}
+
+fn settings(keys: Vec<Key>) -> VerifierSettings {
+    VerifierSettings {
+        issuer: "i".into(),
+        audience: Some("a".into()),
+        claims: ClaimProfile::standard(),
+        keys,
+        #[cfg(feature = "jwks")]
+        remote: None,
+        leeway: Duration::ZERO,
+        extra_token_types: Vec::new(),
+        cache_capacity: DEFAULT_CAPACITY,
+    }
+}
+
+/// A verifier with one HS256 key, and a token for `subject` signed with it.
+fn verifier_and_signer(cache_capacity: usize) -> (Verifier, SigningKey) {
+    crate::jwt::install_crypto_provider();
+    let key = hs256();
+    let signer = key.signing_key().expect("an HMAC key signs");
+    let verifier = Verifier::new(VerifierSettings {
+        cache_capacity,
+        ..settings(vec![key])
+    })
+    .expect("config");
+    (verifier, signer)
+}
+
+fn token(signer: &SigningKey, subject: &str, ttl: u64) -> String {
+    let now = crate::time::now();
+    signer
+        .sign(&serde_json::json!({
+            "iss": "i", "aud": "a", "sub": subject, "nbf": now, "exp": now + ttl,
+            "roles": ["admin"], "scope": "users:read users:write",
+        }))
+        .expect("signed")
+}
+
+#[test]
+fn key_sets_are_checked() {
+    assert!(matches!(
+        Verifier::new(settings(Vec::new())),
+        Err(ConfigError::NoKey)
+    ));
+    let too_lenient = Verifier::new(VerifierSettings {
+        leeway: Duration::from_secs(31),
+        ..settings(vec![hs256()])
+    });
+    assert!(too_lenient.is_err());
+    let build = |a: Key, b: Key| Verifier::new(settings(vec![a, b]));
+    assert!(build(hs256(), hs256().with_kid("b")).is_err());
+    assert!(build(hs256().with_kid("a"), hs256().with_kid("a")).is_err());
+    assert!(build(hs256().with_kid("a"), hs256().with_kid("b")).is_ok());
+}
+
+#[test]
+fn signed_tokens_verify() {
+    let (verifier, signer) = verifier_and_signer(0);
+    let identity = verifier
+        .verify(&token(&signer, "alice", 60))
+        .expect("valid");
+    assert_eq!(identity.subject(), "alice");
+    assert_eq!(identity.roles(), ["admin"]);
+    assert_eq!(identity.scopes(), ["users:read", "users:write"]);
+}
+
+#[test]
+fn verified_tokens_are_remembered_until_they_expire() {
+    let (verifier, signer) = verifier_and_signer(DEFAULT_CAPACITY);
+    let token = token(&signer, "alice", 1);
+    let first = verifier.verify_cached(&token).expect("valid");
+    let again = verifier.verify_cached(&token).expect("still valid");
+    assert!(
+        Arc::ptr_eq(&first, &again),
+        "the second look is the cache's"
+    );
+    // A token that fails is not remembered: a tampered copy fails every time.
+    let tampered = format!("{}x", &token[..token.len() - 1]);
+    for _ in 0..2 {
+        assert!(verifier.verify_cached(&tampered).is_err());
+    }
+    std::thread::sleep(Duration::from_millis(2100));
+    assert_eq!(
+        verifier.verify_cached(&token).map(|_| ()),
+        Err(TokenRejection::Expired)
+    );
+    assert_eq!(
+        verifier.verify(&token).map(|_| ()),
+        Err(TokenRejection::Expired)
+    );
+}
+
+#[test]
+fn the_cache_of_verified_tokens_is_bounded() {
+    let (verifier, signer) = verifier_and_signer(3);
+    for n in 0..10 {
+        let token = token(&signer, &format!("user-{n}"), 60);
+        verifier.verify_cached(&token).expect("valid");
+        assert!(verifier.verified.len() <= 3);
+    }
+}
