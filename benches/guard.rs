@@ -5,7 +5,8 @@
 //! cargo bench --bench guard
 //! ```
 //!
-//! For each algorithm (HS256, ES256, EdDSA) it measures:
+//! For each algorithm (HS256, ES256, EdDSA) — and for ES256 once more with the key fetched
+//! from a JWK Set URL (`ES256-jwks`), which must cost the same — it measures:
 //!
 //! - `bare_typed`: `jsonwebtoken::decode` into a typed claims struct with the same
 //!   `Validation` (issuer, audience, `exp`/`nbf`, leeway, required claims) — what a
@@ -175,7 +176,63 @@ fn cases() -> Vec<Case> {
             &EncodingKey::from_ed_pem(ed_private.as_bytes()).expect("key"),
         ),
     };
-    vec![hs256, es256, eddsa]
+    let es256_jwks = jwks_case(&ec_private, &claims);
+    vec![hs256, es256, es256_jwks, eddsa]
+}
+
+/// ES256 with the key fetched from a JWK Set served on loopback: the set is fetched by the
+/// first request (on a runtime), after which the guard verifies without waiting, as above.
+fn jwks_case(ec_private: &str, claims: &Value) -> Case {
+    let encoding = EncodingKey::from_ec_pem(ec_private.as_bytes()).expect("key");
+    let jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(&encoding, Algorithm::ES256).expect("jwk");
+    let document = json!({ "keys": [jwk] });
+    let runtime: &'static tokio::runtime::Runtime = Box::leak(Box::new(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime"),
+    ));
+    let url = runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let address = listener.local_addr().expect("address");
+        let keys = axum::Router::new().route(
+            "/jwks",
+            axum::routing::get(move || async move { axum::Json(document) }),
+        );
+        tokio::spawn(async move { axum::serve(listener, keys).await });
+        format!("http://{address}/jwks")
+    });
+    let fetched = |cache: usize| {
+        runtime.block_on(async {
+            Security::builder()
+                .issuer(ISSUER)
+                .audience(AUDIENCE)
+                .jwks_url(&url)
+                .key_algorithms([Algorithm::ES256])
+                .verified_token_cache(cache)
+                .build()
+                .expect("configuration")
+        })
+    };
+    let token = support::sign(claims, Algorithm::ES256, &encoding);
+    let (security, uncached) = (fetched(4096), fetched(0));
+    for security in [&security, &uncached] {
+        let mut parts = request_parts(&token);
+        runtime
+            .block_on(AdminGuard::from_request_parts(&mut parts, security))
+            .expect("the key set is fetched and admits the token");
+    }
+    Case {
+        name: "ES256-jwks",
+        algorithm: Algorithm::ES256,
+        security,
+        uncached,
+        decoding: DecodingKey::from_jwk(&jwk).expect("key"),
+        token,
+    }
 }
 
 /// The validation a careful hand-written middleware sets up: the guard's own settings.

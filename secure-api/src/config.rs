@@ -40,6 +40,7 @@ mod var {
     pub(super) const OIDC_ISSUER: &str = "SECURE_API_OIDC_ISSUER";
     pub(super) const LEEWAY_SECS: &str = "SECURE_API_LEEWAY_SECS";
     pub(super) const TRUSTED_PROXIES: &str = "SECURE_API_TRUSTED_PROXIES";
+    pub(super) const TOKEN_TYPES: &str = "SECURE_API_TOKEN_TYPES";
     #[cfg(feature = "redis")]
     pub(super) const REDIS_URL: &str = "SECURE_API_REDIS_URL";
     pub(super) const CLAIMS_PROFILE: &str = "SECURE_API_CLAIMS_PROFILE";
@@ -89,6 +90,7 @@ impl Security {
     /// | `SECURE_API_JWT_KID` | optional key id |
     /// | `SECURE_API_LEEWAY_SECS` | clock leeway for `exp`/`nbf`, default 10, at most 30 |
     /// | `SECURE_API_TRUSTED_PROXIES` | comma-separated addresses or CIDRs whose `X-Forwarded-For` is believed |
+    /// | `SECURE_API_TOKEN_TYPES` | comma-separated `typ` headers accepted besides `at+jwt` (`JWT`; `none` for tokens without one) |
     /// | `SECURE_API_REDIS_URL` | with the `redis` feature: share limits and token state through this Redis |
     /// | `SECURE_API_CLAIMS_PROFILE` | where roles and scopes are read ([`ClaimProfile`]): `standard` (default), `keycloak`, `auth0`, `cognito`, `okta`, `entra` |
     /// | `SECURE_API_ROLES_CLAIMS` | comma-separated claim paths of roles, instead of the profile's (`realm_access.roles`, `"https://example.com/roles"`) |
@@ -228,7 +230,10 @@ impl SecurityBuilder {
     }
 
     /// Also accepts access tokens whose `typ` header is `typ` (e.g. `JWT` from an identity
-    /// provider that does not type its tokens). Only `at+jwt` is accepted by default.
+    /// provider that does not type its tokens; `""` for tokens with no `typ` at all). Only
+    /// `at+jwt` is accepted by default: an ID token signed with the same key cannot pass for
+    /// an access token. Accepting `JWT` gives that up, so keep the audience (or `client_id`)
+    /// binding narrow.
     pub fn accept_token_type(mut self, typ: impl Into<String>) -> Self {
         self.token_types.push(typ.into());
         self
@@ -271,6 +276,20 @@ impl SecurityBuilder {
         #[cfg(feature = "redis")]
         if let Some(url) = optional(var::REDIS_URL) {
             self = self.redis(crate::store::RedisStore::new(&url)?);
+        }
+        if let Some(list) = optional(var::TOKEN_TYPES) {
+            for typ in list.split(',').map(str::trim) {
+                match typ {
+                    "" => {
+                        return Err(ConfigError::invalid(
+                            var::TOKEN_TYPES,
+                            "an empty item; write `none` for tokens without a `typ` header",
+                        ));
+                    }
+                    "none" => self.token_types.push(String::new()),
+                    typ => self.token_types.push(typ.to_owned()),
+                }
+            }
         }
         if let Some(list) = optional(var::TRUSTED_PROXIES) {
             self.trusted_proxies = TrustedProxies::parse(&list)

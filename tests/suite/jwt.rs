@@ -487,3 +487,34 @@ fn split(token: &str) -> (String, String, String) {
     let mut next = || parts.next().expect("three parts");
     (next(), next(), next())
 }
+
+/// Only `at+jwt` passes by default (an ID token signed with the same key is not an access
+/// token); a provider's `JWT`, or no `typ` at all (Cognito), only when accepted by name.
+#[test]
+fn token_types_other_than_at_jwt_pass_only_when_accepted() {
+    let key = HmacKey::generate();
+    let good = claims("alice", &[], "");
+    let typed = |typ: &str| common::sign_typed(&good, Algorithm::HS256, &key.encoding(), None, typ);
+    let mut header = Header::new(Algorithm::HS256);
+    header.typ = None;
+    let untyped = jsonwebtoken::encode(&header, &good, &key.encoding()).expect("signing");
+    let strict = common::hs256_security(&key);
+    for token in [typed("JWT"), untyped.clone()] {
+        assert_eq!(strict.verify(&token).err(), Some(TokenRejection::WrongType));
+    }
+    let lenient = Security::builder()
+        .issuer(common::ISSUER)
+        .audience(common::AUDIENCE)
+        .key(key.key())
+        .accept_token_type("JWT")
+        .accept_token_type("")
+        .build()
+        .expect("configuration");
+    for token in [typed("JWT"), typed("jwt"), untyped, typed("at+jwt")] {
+        assert!(lenient.verify(&token).is_ok(), "{token}");
+    }
+    assert_eq!(
+        lenient.verify(&typed("id_token+jwt")).err(),
+        Some(TokenRejection::WrongType)
+    );
+}

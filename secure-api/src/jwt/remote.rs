@@ -100,6 +100,9 @@ pub(crate) struct RemoteKeys {
     current: ArcSwapOption<KeySet>,
     /// Advanced on every change of the key set: cached verifications from before are void.
     generation: AtomicU64,
+    /// Until when (Unix milliseconds) the set in force may be used: its fetch plus
+    /// `max_stale`; 0 before the first fetch. Read on every request, so a plain integer.
+    usable_until: AtomicU64,
     /// One fetch at a time; holds when the last one started.
     fetching: tokio::sync::Mutex<Option<Instant>>,
     refresher_started: AtomicBool,
@@ -126,6 +129,7 @@ impl RemoteKeys {
             client: http_client()?,
             current: ArcSwapOption::empty(),
             generation: AtomicU64::new(0),
+            usable_until: AtomicU64::new(0),
             fetching: tokio::sync::Mutex::new(None),
             refresher_started: AtomicBool::new(false),
         })
@@ -139,11 +143,15 @@ impl RemoteKeys {
 
     /// The keys in force, unless none were fetched yet or they went stale.
     pub(super) fn current(&self) -> Option<Arc<KeySet>> {
-        let set = self.current.load_full()?;
-        if set.fetched_at.elapsed() > self.policy.max_stale {
+        if !self.usable_at(crate::time::now_millis()) {
             return None;
         }
-        Some(set)
+        self.current.load_full()
+    }
+
+    /// Whether a key set is usable at `now` (Unix milliseconds).
+    pub(super) fn usable_at(&self, now: u64) -> bool {
+        now < self.usable_until.load(Ordering::Acquire)
     }
 
     pub(super) fn generation(&self) -> u64 {
@@ -278,6 +286,11 @@ impl RemoteKeys {
             entries,
             fetched_at: Instant::now(),
         })));
+        let max_stale = u64::try_from(self.policy.max_stale.as_millis()).unwrap_or(u64::MAX);
+        self.usable_until.store(
+            crate::time::now_millis().saturating_add(max_stale),
+            Ordering::Release,
+        );
         if before.as_ref() != Some(&after) {
             let before = before.unwrap_or_default();
             tracing::warn!(

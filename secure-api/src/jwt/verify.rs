@@ -271,15 +271,18 @@ impl Verifier {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenRejection::TooLarge);
         }
-        let now = crate::time::now();
+        let now_millis = crate::time::now_millis();
+        let now = now_millis / 1000;
         // Without a usable key set nothing is accepted, not even a token verified before.
-        let generation = self.key_generation().ok_or(TokenRejection::NoKeys)?;
+        let generation = self
+            .key_generation(now_millis)
+            .ok_or(TokenRejection::NoKeys)?;
         if let Some(cached) = self.verified.get(token, now) {
             return cached;
         }
         let identity = Arc::new(self.verify(token)?);
         // A verification made while the fetched keys changed is not remembered.
-        if self.key_generation() == Some(generation) {
+        if self.key_generation(now_millis) == Some(generation) {
             self.verified.insert(token, &identity, now);
         }
         Ok(identity)
@@ -288,13 +291,18 @@ impl Verifier {
     /// The generation of the fetched key set (always 0 for configured keys), or `None` when
     /// there is no usable set. When it moved since the cache was filled, the cache is
     /// emptied: a key the provider removed must not keep its tokens alive.
-    fn key_generation(&self) -> Option<u64> {
+    #[cfg_attr(not(feature = "jwks"), allow(unused_variables))]
+    fn key_generation(&self, now_millis: u64) -> Option<u64> {
         #[cfg(feature = "jwks")]
         if let Keys::Remote(remote) = &self.keys {
             use std::sync::atomic::Ordering;
-            remote.current()?;
+            if !remote.usable_at(now_millis) {
+                return None;
+            }
             let generation = remote.generation();
-            if self.verified_generation.swap(generation, Ordering::AcqRel) != generation {
+            if self.verified_generation.load(Ordering::Relaxed) != generation {
+                self.verified_generation
+                    .store(generation, Ordering::Relaxed);
                 self.verified.clear();
             }
             return Some(generation);
