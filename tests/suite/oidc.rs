@@ -139,10 +139,40 @@ fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oidc")
 }
 
+/// Installs the fixture from its lock file the first time a test needs it, so that
+/// `cargo test --workspace` alone runs these tests on a machine with node and npm (as
+/// `.ci/run` does beforehand). Once per test process; a failure is reported by `start`.
+fn install_fixture() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        if fixture()
+            .join("node_modules/oidc-provider/package.json")
+            .exists()
+        {
+            return;
+        }
+        eprintln!("installing the OpenID provider fixture: npm ci --prefix tests/oidc");
+        let installed = Command::new("npm")
+            .args([
+                "ci",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                "--prefix",
+            ])
+            .arg(fixture())
+            .status();
+        if !matches!(installed, Ok(status) if status.success()) {
+            eprintln!("npm ci --prefix tests/oidc failed: {installed:?}");
+        }
+    });
+}
+
 impl OidcProvider {
     /// Starts one with `keys`, or says why not (`None`) when node or the fixture is missing
     /// and not required.
     pub(crate) fn start(keys: &ProviderKeys) -> Option<Self> {
+        install_fixture();
         let installed = fixture().join("node_modules/oidc-provider/package.json");
         let node = Command::new("node")
             .arg("--version")
