@@ -45,6 +45,7 @@
 //! | the root | handlers and `main` | [`secure`], [`roles!`], [`scopes!`], [`Security`] and its [`SecurityBuilder`], the extractors [`AuthUser`], [`ClientIp`], [`Claims`], [`Valid`], [`Problem`], [`Secret`], [`TrustedProxies`], [`Principal`] and [`TokenPair`] for login handlers, and `Hardening` |
 //! | [`routing`] | mounting handlers | [`SecureRouter`](routing::SecureRouter) and `get`/`post`/…, which accept only `#[secure]` handlers; the [`Manifest`](routing::Manifest) of every route's policy |
 //! | `login`, `mfa`, `seal` | sign-in and stored secrets | argon2id passwords with equal-work login and lockout, TOTP, fields sealed at rest |
+//! | [`input`] | handler signatures | what a `#[secure]` handler may take, decided by type: [`SecureInput`], [`PathParam`](input::PathParam), [`Valid`], [`Parsed`] |
 //! | [`jwt`] | key configuration | [`Key`](jwt::Key), [`Algorithm`](jwt::Algorithm), the [`ClaimProfile`](jwt::ClaimProfile) of an identity provider, the verified [`Identity`](jwt::Identity) and why a token was refused |
 //! | [`tokens`] | token state | refresh families and revocation: [`TokenStore`](tokens::TokenStore), the memory store, what they keep |
 //! | [`limit`] | rate-limit stores | [`RateLimitStore`](limit::RateLimitStore), the in-memory [`MemoryStore`](limit::MemoryStore), buckets, subjects, decisions |
@@ -61,6 +62,7 @@
 //! | feature | what | adds |
 //! |---|---|---|
 //! | `pem` | `jwt::Key::public_pem`, `jwt::Key::private_pem`: RS/PS/ES/EdDSA keys from PEM (else HMAC and JWK Set keys only) | `pem`, `simple_asn1` |
+//! | `jwks` | `SecurityBuilder::jwks_url`, `SecurityBuilder::oidc_issuer`: keys fetched from an identity provider, refreshed in the background | `hyper-util`, `hyper-rustls`, `rustls` (ring), `arc-swap`, `url` |
 //! | `login` | `login`: argon2id passwords, equal-work login, lockout | `argon2` |
 //! | `mfa` | `mfa`: TOTP enrolment and verification | `totp-rs` |
 //! | `seal` | `seal`: fields sealed at rest | `chacha20poly1305` |
