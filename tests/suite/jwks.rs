@@ -216,6 +216,26 @@ async fn a_removed_key_is_refused_after_the_refresh() {
     assert_eq!(call(&url, &new.token("bob")).await.status, 200);
 }
 
+/// A provider may replace a key under its old `kid`: the refresh voids what the old key
+/// verified all the same.
+#[tokio::test]
+async fn a_key_replaced_under_the_same_kid_is_refused_after_the_refresh() {
+    let (old, new) = (ProviderKey::generate("k1"), ProviderKey::generate("k1"));
+    let server = KeyServer::start(&[&old]).await;
+    let url = api(|builder| {
+        builder
+            .jwks_url(server.url("/jwks"))
+            .key_refresh(Duration::from_millis(300), Duration::from_millis(300))
+    })
+    .await;
+    let token = old.token("alice");
+    assert_eq!(call(&url, &token).await.status, 200);
+    server.serve_keys(&[&new]);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    call(&url, &token).await.assert_problem(401);
+    assert_eq!(call(&url, &new.token("bob")).await.status, 200);
+}
+
 #[tokio::test]
 async fn a_provider_outage_keeps_fetched_keys_and_never_admits_what_it_cannot_verify() {
     let key = ProviderKey::generate("k1");

@@ -84,12 +84,6 @@ pub(crate) struct RemoteSettings {
     pub(crate) policy: RefreshPolicy,
 }
 
-/// The key set in force, and when it was fetched.
-pub(super) struct KeySet {
-    pub(super) entries: Vec<KeyEntry>,
-    fetched_at: Instant,
-}
-
 /// Keys fetched from a provider. Shared by the verifier and its background refresher.
 pub(crate) struct RemoteKeys {
     source: KeySource,
@@ -97,8 +91,9 @@ pub(crate) struct RemoteKeys {
     policy: RefreshPolicy,
     rules: Rules,
     client: HttpClient,
-    current: ArcSwapOption<KeySet>,
-    /// Advanced on every change of the key set: cached verifications from before are void.
+    current: ArcSwapOption<Vec<KeyEntry>>,
+    /// Advanced on every fetched set, even one with the same `kid`s (a provider may replace
+    /// a key under its old `kid`): cached verifications from before are void.
     generation: AtomicU64,
     /// Until when (Unix milliseconds) the set in force may be used: its fetch plus
     /// `max_stale`; 0 before the first fetch. Read on every request, so a plain integer.
@@ -137,12 +132,12 @@ impl RemoteKeys {
 
     /// Where the keys come from, and how many are in force.
     pub(super) fn describe(&self) -> String {
-        let keys = self.current().map_or(0, |set| set.entries.len());
+        let keys = self.current().map_or(0, |entries| entries.len());
         format!("{keys} key(s) from {}", self.source.describe())
     }
 
     /// The keys in force, unless none were fetched yet or they went stale.
-    pub(super) fn current(&self) -> Option<Arc<KeySet>> {
+    pub(super) fn current(&self) -> Option<Arc<Vec<KeyEntry>>> {
         if !self.usable_at(crate::time::now_millis()) {
             return None;
         }
@@ -199,16 +194,16 @@ impl RemoteKeys {
                 Ok(next)
             }
             Err(reason) => {
-                let stale_for = self
-                    .current
-                    .load()
-                    .as_ref()
-                    .map(|set| set.fetched_at.elapsed().as_secs());
+                let usable_for_secs = self
+                    .usable_until
+                    .load(Ordering::Acquire)
+                    .saturating_sub(crate::time::now_millis())
+                    / 1000;
                 tracing::error!(
                     target: audit::TARGET,
                     source = %self.source.describe(),
                     %reason,
-                    keys_kept_for_secs = stale_for,
+                    keys_usable_for_secs = usable_for_secs,
                     "key set fetch failed"
                 );
                 Err(())
@@ -266,8 +261,8 @@ impl RemoteKeys {
         allowed_url(&discovery.jwks_uri)
     }
 
-    /// Installs a fetched set; a change of keys is an audit event and voids cached
-    /// verifications.
+    /// Installs a fetched set, which voids cached verifications; a change of `kid`s is an
+    /// audit event.
     fn install(&self, reading: KeySetReading) {
         let kids = |entries: &[KeyEntry]| -> BTreeSet<String> {
             entries
@@ -280,17 +275,15 @@ impl RemoteKeys {
             .into_iter()
             .map(|key| self.rules.entry(key))
             .collect();
-        let before = self.current.load().as_ref().map(|set| kids(&set.entries));
+        let before = self.current.load().as_deref().map(|entries| kids(entries));
         let after = kids(&entries);
-        self.current.store(Some(Arc::new(KeySet {
-            entries,
-            fetched_at: Instant::now(),
-        })));
+        self.current.store(Some(Arc::new(entries)));
         let max_stale = u64::try_from(self.policy.max_stale.as_millis()).unwrap_or(u64::MAX);
         self.usable_until.store(
             crate::time::now_millis().saturating_add(max_stale),
             Ordering::Release,
         );
+        self.generation.fetch_add(1, Ordering::AcqRel);
         if before.as_ref() != Some(&after) {
             let before = before.unwrap_or_default();
             tracing::warn!(
@@ -299,7 +292,6 @@ impl RemoteKeys {
                 removed = ?before.difference(&after).collect::<Vec<_>>(),
                 "key set changed"
             );
-            self.generation.fetch_add(1, Ordering::AcqRel);
         }
     }
 }

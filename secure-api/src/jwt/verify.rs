@@ -220,8 +220,8 @@ impl Verifier {
             Keys::Static(entries) => self.verify_with(entries, &header, token),
             #[cfg(feature = "jwks")]
             Keys::Remote(remote) => {
-                let set = remote.current().ok_or(TokenRejection::NoKeys)?;
-                self.verify_with(&set.entries, &header, token)
+                let entries = remote.current().ok_or(TokenRejection::NoKeys)?;
+                self.verify_with(&entries, &header, token)
             }
         }
     }
@@ -290,7 +290,7 @@ impl Verifier {
 
     /// The generation of the fetched key set (always 0 for configured keys), or `None` when
     /// there is no usable set. When it moved since the cache was filled, the cache is
-    /// emptied: a key the provider removed must not keep its tokens alive.
+    /// emptied: a key the provider removed or replaced must not keep its tokens alive.
     #[cfg_attr(not(feature = "jwks"), allow(unused_variables))]
     fn key_generation(&self, now_millis: u64) -> Option<u64> {
         #[cfg(feature = "jwks")]
