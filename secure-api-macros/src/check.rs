@@ -285,8 +285,8 @@ fn validate_excludes_skip(args: &SecureArgs, errors: &mut Accumulator) {
 
 /// axum calls handlers of at most 16 arguments, and the guard is one of them.
 fn inputs_fit_axum(arguments: &[Argument<'_>], errors: &mut Accumulator) {
-    const AXUM_MAX_ARGUMENTS: usize = inputs::AXUM_MAX_ARGUMENTS;
-    if let Some(first_extra) = arguments.get(AXUM_MAX_ARGUMENTS - 1) {
+    use inputs::AXUM_MAX_ARGUMENTS;
+    if let Some(first_extra) = inputs::first_beyond_axum(arguments) {
         errors.push(error_spanned(
             first_extra.ty,
             format!(
@@ -317,13 +317,10 @@ fn inputs_are_named(arguments: &[Argument<'_>], errors: &mut Accumulator) {
 
 /// Only the last argument can read the request body (what axum's `debug_handler` says).
 fn body_is_read_last(arguments: &[Argument<'_>], errors: &mut Accumulator) {
-    let Some((last, others)) = arguments.split_last() else {
+    let Some(last) = arguments.last() else {
         return;
     };
-    for argument in others
-        .iter()
-        .filter(|argument| inputs::reads_body(argument.ty))
-    {
+    for argument in inputs::body_read_early(arguments) {
         errors.push(error_spanned(
             argument.ty,
             format!(

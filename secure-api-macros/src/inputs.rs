@@ -120,7 +120,7 @@ pub(crate) fn treat(argument: &Argument<'_>, mode: Mode, generics: &Generics) ->
 }
 
 /// Whether `ty` reads the request body, so that it must be the last argument.
-pub(crate) fn reads_body(ty: &Type) -> bool {
+fn reads_body(ty: &Type) -> bool {
     const BODY: &[&str] = &[
         "Json",
         "Form",
@@ -175,14 +175,24 @@ fn is_scalar(ty: &Type) -> bool {
 /// at most 16 arguments, and only the last may read the body. (A signature that cannot is
 /// an error of `check`; the fallback then emits a stand-in that can be mounted.)
 pub(crate) fn mountable(arguments: &[Argument<'_>]) -> bool {
-    let reads_body_early = arguments
-        .split_last()
-        .is_some_and(|(_, others)| others.iter().any(|argument| reads_body(argument.ty)));
-    arguments.len() < AXUM_MAX_ARGUMENTS && !reads_body_early
+    first_beyond_axum(arguments).is_none() && body_read_early(arguments).next().is_none()
 }
 
 /// How many arguments axum's `Handler` is implemented for.
 pub(crate) const AXUM_MAX_ARGUMENTS: usize = 16;
+
+/// The first argument axum cannot take once the guard is put first.
+pub(crate) fn first_beyond_axum<'a>(arguments: &'a [Argument<'a>]) -> Option<&'a Argument<'a>> {
+    arguments.get(AXUM_MAX_ARGUMENTS - 1)
+}
+
+/// The arguments that read the request body but are not the last one.
+pub(crate) fn body_read_early<'a>(
+    arguments: &'a [Argument<'a>],
+) -> impl Iterator<Item = &'a Argument<'a>> {
+    let others = arguments.split_last().map_or(&[][..], |(_, others)| others);
+    others.iter().filter(|argument| reads_body(argument.ty))
+}
 
 /// `impl Trait` in argument position: a type no check can name.
 pub(crate) fn is_impl_trait(ty: &Type) -> bool {

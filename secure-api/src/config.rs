@@ -277,19 +277,13 @@ impl SecurityBuilder {
         if let Some(url) = optional(var::REDIS_URL) {
             self = self.redis(crate::store::RedisStore::new(&url)?);
         }
-        if let Some(list) = optional(var::TOKEN_TYPES) {
-            for typ in list.split(',').map(str::trim) {
-                match typ {
-                    "" => {
-                        return Err(ConfigError::invalid(
-                            var::TOKEN_TYPES,
-                            "an empty item; write `none` for tokens without a `typ` header",
-                        ));
-                    }
-                    "none" => self.token_types.push(String::new()),
-                    typ => self.token_types.push(typ.to_owned()),
-                }
-            }
+        if let Some(types) = optional(var::TOKEN_TYPES) {
+            // `none` names the absent header; an empty item stays an error (`list`).
+            self.token_types.extend(
+                list(var::TOKEN_TYPES, &types)?
+                    .into_iter()
+                    .map(|typ| if typ == "none" { String::new() } else { typ }),
+            );
         }
         if let Some(list) = optional(var::TRUSTED_PROXIES) {
             self.trusted_proxies = TrustedProxies::parse(&list)
@@ -378,6 +372,17 @@ fn algorithm(name: &str) -> Result<Algorithm, ConfigError> {
             format!("`{name}` is not a JWS algorithm name such as HS256 or ES256"),
         )
     })
+}
+
+/// Comma-separated values, trimmed; an empty one is refused (an empty client id would accept
+/// a token with an empty `client_id`, an empty `typ` one without a `typ`).
+fn list(name: &str, text: &str) -> Result<Vec<String>, ConfigError> {
+    text.split(',')
+        .map(|value| match value.trim() {
+            "" => Err(ConfigError::invalid(name, "a value in the list is empty")),
+            value => Ok(value.to_owned()),
+        })
+        .collect()
 }
 
 fn optional(name: &str) -> Option<String> {

@@ -1,7 +1,7 @@
 //! The claim profile from `SECURE_API_CLAIMS_PROFILE` and its companions (see
 //! [`Security::from_env`](crate::Security::from_env)).
 
-use super::var;
+use super::{list, var};
 use crate::error::ConfigError;
 use crate::jwt::{ClaimPath, ClaimProfile};
 
@@ -70,17 +70,6 @@ pub(super) fn profile_from_env(
         profile = profile.second_factor_acr(list(var::MFA_ACR, &values)?);
     }
     Ok(profile)
-}
-
-/// Comma-separated values, trimmed; an empty one is refused (an empty client id would accept
-/// a token with an empty `client_id`).
-fn list(name: &str, text: &str) -> Result<Vec<String>, ConfigError> {
-    text.split(',')
-        .map(|value| match value.trim() {
-            "" => Err(ConfigError::invalid(name, "a value in the list is empty")),
-            value => Ok(value.to_owned()),
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Keys fetched from an identity provider: the builder's settings for them, checked when
 //! `Security` is built.
 
-use super::{SecurityBuilder, algorithm, optional, var};
+use super::{SecurityBuilder, algorithm, list, optional, var};
 use crate::error::ConfigError;
 use crate::jwt::{Algorithm, KeySource, RefreshPolicy, RemoteSettings};
 use std::time::Duration;
@@ -26,9 +26,9 @@ impl RemoteKeysConfig {
         self.jwks_url = optional(var::JWKS_URL);
         self.oidc_issuer = optional(var::OIDC_ISSUER);
         if let (true, Some(names)) = (self.is_set(), optional(var::JWT_ALGORITHM)) {
-            self.algorithms = names
-                .split(',')
-                .map(|name| algorithm(name.trim()))
+            self.algorithms = list(var::JWT_ALGORITHM, &names)?
+                .iter()
+                .map(|name| algorithm(name))
                 .collect::<Result<_, _>>()?;
         }
         Ok(())

@@ -10,12 +10,11 @@ use hyper_util::rt::TokioExecutor;
 use std::time::Duration;
 use url::Url;
 
+use super::jwk::MAX_DOCUMENT_BYTES;
 use crate::error::ConfigError;
 
 pub(super) type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>;
 
-/// The largest key set or discovery document read.
-const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
 /// How long a fetch may take, connection included.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);

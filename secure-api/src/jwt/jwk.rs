@@ -13,7 +13,8 @@ use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
-/// A larger document is refused unread: real key sets are a few KiB.
+/// A larger document is refused unread: real key sets are a few KiB. It is also the most a
+/// provider's document (key set or discovery) may hold when it is fetched.
 pub(crate) const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
 
 /// A set with more keys is refused: providers publish two or three (the current key, the next
