@@ -336,12 +336,13 @@ impl SecurityBuilder {
             access_token_ttl: self.access_token_ttl.unwrap_or(DEFAULT_ACCESS_TOKEN_TTL),
             refresh_token_ttl: self.refresh_token_ttl.unwrap_or(DEFAULT_REFRESH_TOKEN_TTL),
         });
-        let limits = Limits::new(
-            self.store
+        let limits = Limits {
+            store: self
+                .store
                 .unwrap_or_else(|| Arc::new(Arc::new(MemoryStore::new()))),
-            self.default_rate.unwrap_or(DEFAULT_RATE),
-            self.failed_auth_rate.unwrap_or(DEFAULT_FAILED_AUTH_RATE),
-        );
+            default_rate: self.default_rate.unwrap_or(DEFAULT_RATE),
+            failed_auth_rate: self.failed_auth_rate.unwrap_or(DEFAULT_FAILED_AUTH_RATE),
+        };
         tracing::info!(target: CONFIG_TARGET, keys = %verifier.key_source(), "token verification configured");
         // With fetched keys, the first fetch starts now when a runtime is running; otherwise
         // with the first request.

@@ -5,7 +5,7 @@ use crate::audit::{self, Audit};
 use crate::client;
 use crate::extract::{AuthUser, ClientIp};
 use crate::jwt::{Identity, TokenRejection};
-use crate::limit::{Bucket, RateDecision, Subject};
+use crate::limit::{Bucket, Subject};
 use crate::policy::{Auth, Policy, PolicySpec, Rate, RateKey};
 use crate::problem::Problem;
 use crate::security::{Inner, Security};
@@ -23,10 +23,11 @@ use std::sync::Arc;
 /// read (REQUIREMENTS Z4). In order:
 ///
 /// 1. a public handler: its rate limit, per client address (or global);
-/// 2. a client whose failed authentications used up their budget: 429;
-/// 3. the bearer token: missing → 401, invalid → 401 `invalid_token` (and one failure counted);
-/// 4. the handler's rate limit (or the default one), per user, address or global;
-/// 5. roles and scopes: 403 `insufficient_scope`.
+/// 2. the bearer token: missing → 401; malformed → 400 `invalid_request`, invalid → 401
+///    `invalid_token`, each counted against the client address's failed-credential budget
+///    and answered 429 once it is used up (a valid token from that address still passes);
+/// 3. the handler's rate limit (or the default one), per user, address or global;
+/// 4. roles and scopes: 403 `insufficient_scope`.
 ///
 /// Every outcome is an audit event on target [`audit::TARGET`].
 pub struct Guard<P>(PhantomData<fn() -> P>);
@@ -104,21 +105,19 @@ impl Admission<'_> {
             return Ok(());
         }
 
+        // A client whose failed credentials used up their budget is still let in with a
+        // valid token: the budget only turns its next failure into 429, so that nobody can
+        // lock the neighbours behind a shared address out.
         let client_subject = Subject::ip(client);
-        if limits.is_blocked(&client_subject) {
-            audit.throttle("failed_authentication_limit");
-            let decision = self.failed_auth_check(&client_subject, &audit).await?;
-            return Err(Problem::too_many_requests(&decision));
-        }
-
         let identity = match bearer_token(parts) {
             Bearer::Missing => {
                 audit.deny("missing_token");
                 return Err(Problem::missing_token());
             }
             Bearer::Unusable => {
-                self.reject_token("token_malformed", &client_subject, &audit)
-                    .await?
+                return Err(self
+                    .reject(Failure::Malformed, &client_subject, &audit)
+                    .await);
             }
             Bearer::Token(token) => match self.verify_live(token).await {
                 Ok(identity) => identity,
@@ -128,8 +127,9 @@ impl Admission<'_> {
                     return Err(Problem::unavailable());
                 }
                 Err(Rejected::Token(rejection)) => {
-                    self.reject_token(rejection.as_str(), &client_subject, &audit)
-                        .await?
+                    return Err(self
+                        .reject(Failure::Token(rejection), &client_subject, &audit)
+                        .await);
                 }
                 Err(Rejected::StoreUnavailable(error)) => {
                     tracing::error!(target: audit::TARGET, %error, "token store unavailable");
@@ -227,43 +227,44 @@ impl Admission<'_> {
         }
     }
 
-    /// Counts a failed authentication against the client; past its budget the client is
-    /// blocked until the budget refills, and answered 429 instead of 401.
-    async fn reject_token(
-        &self,
-        reason: &'static str,
-        client: &Subject,
-        audit: &Audit<'_>,
-    ) -> Result<Arc<Identity>, Problem> {
-        audit.deny(reason);
-        let decision = self.failed_auth_check(client, audit).await?;
-        if decision.allowed {
-            return Err(Problem::invalid_token());
-        }
-        self.security.limits.block(client, decision.retry_after);
-        audit.throttle("failed_authentication_limit");
-        Err(Problem::too_many_requests(&decision))
-    }
-
-    async fn failed_auth_check(
-        &self,
-        client: &Subject,
-        audit: &Audit<'_>,
-    ) -> Result<RateDecision, Problem> {
+    /// Counts a failed authentication against the client address: 401 (or 400 for a
+    /// malformed header) while its budget lasts, 429 once it is used up.
+    async fn reject(&self, failure: Failure, client: &Subject, audit: &Audit<'_>) -> Problem {
+        let problem = match failure {
+            Failure::Malformed => {
+                audit.deny("token_malformed");
+                Problem::invalid_request()
+            }
+            Failure::Token(rejection) => {
+                audit.deny(rejection.as_str());
+                Problem::invalid_token()
+            }
+        };
         let limits = &self.security.limits;
         let bucket = Bucket {
             name: FAILED_AUTHENTICATION,
             rate: limits.failed_auth_rate,
         };
         match limits.store.check(&bucket, client).await {
-            Ok(decision) => Ok(decision),
+            Ok(decision) if decision.allowed => problem,
+            Ok(decision) => {
+                audit.throttle("failed_authentication_limit");
+                Problem::too_many_requests(&decision)
+            }
             Err(error) => {
                 tracing::error!(target: audit::TARGET, %error, "rate-limit store unavailable");
                 audit.deny("store_unavailable");
-                Err(Problem::unavailable())
+                Problem::unavailable()
             }
         }
     }
+}
+
+/// Why credentials were refused.
+enum Failure {
+    /// An `Authorization: Bearer` header with no usable token in it.
+    Malformed,
+    Token(TokenRejection),
 }
 
 enum Rejected {

@@ -43,6 +43,7 @@ struct Body<'a> {
 
 const WWW_AUTHENTICATE_MISSING: &str = "Bearer";
 const WWW_AUTHENTICATE_INVALID: &str = "Bearer error=\"invalid_token\"";
+const WWW_AUTHENTICATE_MALFORMED: &str = "Bearer error=\"invalid_request\"";
 const WWW_AUTHENTICATE_INSUFFICIENT: &str = "Bearer error=\"insufficient_scope\"";
 
 impl Problem {
@@ -73,6 +74,16 @@ impl Problem {
             "The bearer token is not valid for this API.",
         )
         .with_header(header::WWW_AUTHENTICATE, WWW_AUTHENTICATE_INVALID)
+    }
+
+    /// 400 for an `Authorization: Bearer` header that holds no usable token (empty, with
+    /// spaces, or sent twice): RFC 6750 §3.1 `invalid_request`.
+    pub fn invalid_request() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "The Authorization header is malformed: send one `Authorization: Bearer <token>`.",
+        )
+        .with_header(header::WWW_AUTHENTICATE, WWW_AUTHENTICATE_MALFORMED)
     }
 
     /// 403 for a valid token that lacks a required role or scope.

@@ -440,25 +440,63 @@ async fn futures_join_all<F: std::future::Future<Output = u16> + Send + 'static>
 }
 
 #[tokio::test]
-async fn repeated_bad_tokens_are_throttled_before_verification() {
+async fn repeated_bad_tokens_are_throttled_but_a_valid_token_from_the_address_passes() {
     let app = App::start_with(|builder| builder.failed_auth_rate(3, Duration::from_secs(60))).await;
     for _ in 0..3 {
         app.get("/reports", Some("forged.token.here"))
             .await
             .assert_problem(401);
     }
-    let blocked = app.get("/reports", Some("forged.token.here")).await;
-    blocked.assert_problem(429);
+    let throttled = app.get("/reports", Some("forged.token.here")).await;
+    throttled.assert_problem(429);
     assert!(
-        blocked
+        throttled
             .header("retry-after")
             .parse::<u64>()
             .expect("seconds")
             >= 1
     );
-    // While blocked, even a valid token from that address waits.
+    assert!(throttled.header("ratelimit").starts_with("\"ip\";r=0;t="));
+    // A neighbour behind the same address, with a valid token, is not locked out...
     let good = app.token("alice", &[], "reports:read");
-    app.get("/reports", Some(&good)).await.assert_problem(429);
+    let answer = app.get("/reports", Some(&good)).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    // ...while the bad tokens keep being answered 429.
+    app.get("/reports", Some("forged.token.here"))
+        .await
+        .assert_problem(429);
+}
+
+/// RFC 6750 §3.1: a malformed request is `invalid_request` (400), and it costs budget.
+#[tokio::test]
+async fn a_malformed_authorization_header_is_400_invalid_request() {
+    let app = App::start_with(|builder| builder.failed_auth_rate(2, Duration::from_secs(60))).await;
+    for value in ["Bearer", "Bearer a b"] {
+        let answer = Answer::from(
+            app.http
+                .get(app.url("/reports"))
+                .header("authorization", value)
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await;
+        answer.assert_problem(400);
+        assert_eq!(
+            answer.header("www-authenticate"),
+            "Bearer error=\"invalid_request\""
+        );
+    }
+    let over_budget = Answer::from(
+        app.http
+            .get(app.url("/reports"))
+            .header("authorization", "Bearer ")
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    over_budget.assert_problem(429);
 }
 
 #[tokio::test]

@@ -1,0 +1,615 @@
+//! The in-memory store: governor's GCRA over a compact table of hashed keys, failure counts
+//! and one-time values — every table bounded by one cap.
+//!
+//! A subject is held as a 64-bit hash under a key chosen at random per process, not as the
+//! subject itself: 16 bytes per key in the table, whatever the subject, and no client can
+//! aim two subjects at one slot. The cap counts the entries of every table together. When
+//! it is reached a sweep is started, and until room is made a new subject is counted in its
+//! bucket's *overflow* budget, shared by every subject that arrived over the cap: a flood of
+//! new addresses gets one budget's worth through between them, while every subject already
+//! held keeps its own budget.
+
+use super::{Bucket, FailureCounter, Failures, OneTime, RateDecision, RateLimitStore, Subject};
+use crate::store::{BoxFuture, StoreUnavailable};
+use dashmap::DashMap;
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::{NoOpMiddleware, StateInformationMiddleware};
+use governor::nanos::Nanos;
+use governor::state::StateStore;
+use governor::state::keyed::ShrinkableKeyedStateStore;
+use governor::{Quota, RateLimiter};
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::num::{NonZeroU32, NonZeroU64};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// The entries a [`MemoryStore`] holds at most by default, over all its tables: 1,000,000
+/// (≈ 32 MiB; `BENCHMARKS.md` has the measurement).
+pub const DEFAULT_MAX_KEYS: usize = 1_000_000;
+
+/// The key of every bucket's overflow budget; subject keys are odd.
+const OVERFLOW: u64 = 0;
+
+/// The in-memory store, the embedded default for a single instance.
+///
+/// governor never forgets a key by itself; every `sweep_interval` the store drops the keys
+/// whose budget is whole again, the counts and one-time values whose time has passed, and
+/// gives the memory back. Past [`DEFAULT_MAX_KEYS`] (or [`with_max_keys`](Self::with_max_keys))
+/// new subjects share an overflow budget per bucket, new failure counts share one count per
+/// counter name, and a new one-time value is refused (fail closed) until a sweep makes room.
+pub struct MemoryStore {
+    limiters: DashMap<Bucket, Arc<BucketLimiter>>,
+    counts: DashMap<u64, Counted, PreHashed>,
+    once: DashMap<u64, Counted, PreHashed>,
+    /// Entries held over every table: the limiters' keys, the counts and the one-time values.
+    held: Arc<AtomicUsize>,
+    max_keys: usize,
+    /// Keyed per process, so that no client can choose subjects that share a slot.
+    hasher: RandomState,
+    sweep_interval: Duration,
+    created: Instant,
+    last_sweep_ms: AtomicU64,
+}
+
+/// A failure count or a one-time value, and when it is forgotten (ms since the store began).
+#[derive(Debug, Clone, Copy, Default)]
+struct Counted {
+    value: u64,
+    until_ms: u64,
+}
+
+struct BucketLimiter {
+    limiter: RateLimiter<u64, KeyTable, DefaultClock, StateInformationMiddleware>,
+    /// The limiter's own table, shared with it, to tell a held key from a new one.
+    table: KeyTable,
+}
+
+impl MemoryStore {
+    /// A store that sweeps every 60 seconds and holds at most [`DEFAULT_MAX_KEYS`] entries.
+    pub fn new() -> Self {
+        Self::with_sweep_interval(Duration::from_secs(60))
+    }
+
+    /// A store that sweeps every `interval`.
+    pub fn with_sweep_interval(interval: Duration) -> Self {
+        Self {
+            limiters: DashMap::new(),
+            counts: DashMap::with_hasher(PreHashed),
+            once: DashMap::with_hasher(PreHashed),
+            held: Arc::new(AtomicUsize::new(0)),
+            max_keys: DEFAULT_MAX_KEYS,
+            hasher: RandomState::new(),
+            sweep_interval: interval,
+            created: Instant::now(),
+            last_sweep_ms: AtomicU64::new(0),
+        }
+    }
+
+    /// Holds at most `max` entries over all tables (see the type's documentation for what
+    /// happens past it).
+    pub fn with_max_keys(mut self, max: usize) -> Self {
+        self.max_keys = max;
+        self
+    }
+
+    /// The entries held, over all tables.
+    pub fn len(&self) -> usize {
+        self.held.load(Ordering::Relaxed)
+    }
+
+    /// Whether no entry is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Drops every key whose budget is whole again and every count or one-time value whose
+    /// time has passed, and releases the memory they held.
+    pub fn sweep(&self) {
+        let limiters: Vec<Arc<BucketLimiter>> = self
+            .limiters
+            .iter()
+            .map(|limiter| Arc::clone(&limiter))
+            .collect();
+        for bucket in limiters {
+            bucket.limiter.retain_recent();
+            bucket.limiter.shrink_to_fit();
+        }
+        let now = self.now_ms();
+        for table in [&self.counts, &self.once] {
+            table.retain(|_, counted| {
+                let keep = counted.until_ms > now;
+                if !keep {
+                    self.held.fetch_sub(1, Ordering::Relaxed);
+                }
+                keep
+            });
+            table.shrink_to_fit();
+        }
+    }
+
+    fn is_full(&self) -> bool {
+        self.held.load(Ordering::Relaxed) >= self.max_keys
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.created.elapsed().as_millis() as u64
+    }
+
+    /// A subject's slot: odd, so that it never meets [`OVERFLOW`].
+    fn key_of(&self, value: impl Hash) -> u64 {
+        self.hasher.hash_one(value) | 1
+    }
+
+    fn limiter(&self, bucket: &Bucket) -> Arc<BucketLimiter> {
+        if let Some(limiter) = self.limiters.get(bucket) {
+            return Arc::clone(&limiter);
+        }
+        let limiter = self.limiters.entry(*bucket).or_insert_with(|| {
+            let table = KeyTable {
+                map: Arc::new(DashMap::with_hasher(PreHashed)),
+                held: Arc::clone(&self.held),
+            };
+            Arc::new(BucketLimiter {
+                limiter: RateLimiter::<_, _, _, NoOpMiddleware<_>>::new(
+                    quota(bucket),
+                    table.clone(),
+                    DefaultClock::default(),
+                )
+                .with_middleware::<StateInformationMiddleware>(),
+                table,
+            })
+        });
+        Arc::clone(&limiter)
+    }
+
+    /// Claims the next sweep if it is due; only one caller wins the claim. A full store
+    /// sweeps at most once a second.
+    fn sweep_is_due(&self) -> bool {
+        let now = self.now_ms();
+        let last = self.last_sweep_ms.load(Ordering::Relaxed);
+        let interval = match self.is_full() {
+            true => self.sweep_interval.min(Duration::from_secs(1)),
+            false => self.sweep_interval,
+        };
+        now.saturating_sub(last) >= interval.as_millis() as u64
+            && self
+                .last_sweep_ms
+                .compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+    }
+
+    fn check_now(&self, bucket: &Bucket, subject: &Subject) -> RateDecision {
+        let bucket_limiter = self.limiter(bucket);
+        let mut key = self.key_of(subject);
+        if self.is_full() && !bucket_limiter.table.map.contains_key(&key) {
+            key = OVERFLOW;
+        }
+        let limiter = &bucket_limiter.limiter;
+        let rate = bucket.rate;
+        match limiter.check_key(&key) {
+            Ok(snapshot) => {
+                let remaining = snapshot.remaining_burst_capacity();
+                RateDecision {
+                    allowed: true,
+                    rate,
+                    remaining,
+                    retry_after: Duration::ZERO,
+                    reset: rate.refill_interval() * rate.max.saturating_sub(remaining),
+                }
+            }
+            Err(not_until) => {
+                let retry_after = not_until.wait_time_from(limiter.clock().now());
+                RateDecision {
+                    allowed: false,
+                    rate,
+                    remaining: 0,
+                    retry_after,
+                    reset: retry_after + rate.refill_interval() * rate.max.saturating_sub(1),
+                }
+            }
+        }
+    }
+
+    fn failures_now(&self, counter: &FailureCounter<'_>) -> Failures {
+        let key = self.key_of((counter.name, counter.key));
+        let now = self.now_ms();
+        let counted = [key, self.overflow_of(counter.name)]
+            .into_iter()
+            .find_map(|key| self.counts.get(&key).map(|counted| *counted));
+        match counted {
+            Some(counted) if counted.until_ms > now => failures(counted, now),
+            _ => failures(Counted::default(), now),
+        }
+    }
+
+    fn add_failure_now(&self, counter: &FailureCounter<'_>) -> Failures {
+        let mut key = self.key_of((counter.name, counter.key));
+        if self.is_full() && !self.counts.contains_key(&key) {
+            key = self.overflow_of(counter.name);
+        }
+        let now = self.now_ms();
+        let mut entry = self.counts.entry(key).or_insert_with(|| {
+            self.held.fetch_add(1, Ordering::Relaxed);
+            Counted::default()
+        });
+        if entry.until_ms <= now {
+            *entry = Counted {
+                value: 0,
+                until_ms: now + counter.window.as_millis() as u64,
+            };
+        }
+        entry.value += 1;
+        failures(*entry, now)
+    }
+
+    fn clear_failures_now(&self, counter: &FailureCounter<'_>) {
+        let key = self.key_of((counter.name, counter.key));
+        if self.counts.remove(&key).is_some() {
+            self.held.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    fn spend_once_now(&self, once: &OneTime<'_>, value: u64) -> Result<bool, StoreUnavailable> {
+        let key = self.key_of((once.name, once.key));
+        if self.is_full() && !self.once.contains_key(&key) {
+            return Err(StoreUnavailable(format!(
+                "the in-memory store holds its maximum of {} entries",
+                self.max_keys
+            )));
+        }
+        let now = self.now_ms();
+        let mut entry = self.once.entry(key).or_insert_with(|| {
+            self.held.fetch_add(1, Ordering::Relaxed);
+            Counted::default()
+        });
+        let spent = entry.until_ms > now && value <= entry.value;
+        if !spent {
+            *entry = Counted {
+                value,
+                until_ms: now + once.ttl.as_millis() as u64,
+            };
+        }
+        Ok(!spent)
+    }
+
+    /// The count that failures of `name` share past the cap; even, so that it never meets a
+    /// subject's own.
+    fn overflow_of(&self, name: &str) -> u64 {
+        self.hasher.hash_one(name) & !1
+    }
+
+    /// Starts the sweep when it is due: on the blocking pool when a runtime runs.
+    fn maybe_sweep(self: &Arc<Self>) {
+        if !self.sweep_is_due() {
+            return;
+        }
+        let store = Arc::clone(self);
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn_blocking(move || store.sweep());
+            }
+            Err(_) => store.sweep(),
+        }
+    }
+}
+
+fn failures(counted: Counted, now_ms: u64) -> Failures {
+    Failures {
+        count: u32::try_from(counted.value).unwrap_or(u32::MAX),
+        resets_in: Duration::from_millis(counted.until_ms.saturating_sub(now_ms)),
+    }
+}
+
+fn quota(bucket: &Bucket) -> Quota {
+    let rate = bucket.rate;
+    let max = NonZeroU32::new(rate.max).unwrap_or(NonZeroU32::MIN);
+    let period = rate.refill_interval().max(Duration::from_nanos(1));
+    Quota::with_period(period)
+        .unwrap_or_else(|| Quota::per_second(max))
+        .allow_burst(max)
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("buckets", &self.limiters.len())
+            .field("held", &self.len())
+            .field("max_keys", &self.max_keys)
+            .field("sweep_interval", &self.sweep_interval)
+            .finish()
+    }
+}
+
+impl RateLimitStore for Arc<MemoryStore> {
+    fn check<'a>(
+        &'a self,
+        bucket: &'a Bucket,
+        subject: &'a Subject,
+    ) -> BoxFuture<'a, Result<RateDecision, StoreUnavailable>> {
+        let decision = self.check_now(bucket, subject);
+        self.maybe_sweep();
+        Box::pin(std::future::ready(Ok(decision)))
+    }
+
+    fn failures<'a>(
+        &'a self,
+        counter: &'a FailureCounter<'a>,
+    ) -> BoxFuture<'a, Result<Failures, StoreUnavailable>> {
+        Box::pin(std::future::ready(Ok(self.failures_now(counter))))
+    }
+
+    fn add_failure<'a>(
+        &'a self,
+        counter: &'a FailureCounter<'a>,
+    ) -> BoxFuture<'a, Result<Failures, StoreUnavailable>> {
+        let failures = self.add_failure_now(counter);
+        self.maybe_sweep();
+        Box::pin(std::future::ready(Ok(failures)))
+    }
+
+    fn clear_failures<'a>(
+        &'a self,
+        counter: &'a FailureCounter<'a>,
+    ) -> BoxFuture<'a, Result<(), StoreUnavailable>> {
+        self.clear_failures_now(counter);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn spend_once<'a>(
+        &'a self,
+        once: &'a OneTime<'a>,
+        value: u64,
+    ) -> BoxFuture<'a, Result<bool, StoreUnavailable>> {
+        let spent = self.spend_once_now(once, value);
+        self.maybe_sweep();
+        Box::pin(std::future::ready(spent))
+    }
+}
+
+/// One bucket's keys: governor's state (the theoretical arrival time, 0 for none) per hashed
+/// subject, counted in the store's `held`.
+#[derive(Clone)]
+struct KeyTable {
+    map: Arc<DashMap<u64, AtomicU64, PreHashed>>,
+    held: Arc<AtomicUsize>,
+}
+
+impl StateStore for KeyTable {
+    type Key = u64;
+
+    fn measure_and_replace<T, F, E>(&self, key: &u64, f: F) -> Result<T, E>
+    where
+        F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
+    {
+        if let Some(state) = self.map.get(key) {
+            return measure_and_replace(&state, f);
+        }
+        let state = self.map.entry(*key).or_insert_with(|| {
+            self.held.fetch_add(1, Ordering::Relaxed);
+            AtomicU64::new(0)
+        });
+        measure_and_replace(&state, f)
+    }
+}
+
+/// governor's own compare-and-swap loop (`InMemoryState`, not public), over our table.
+fn measure_and_replace<T, E>(
+    state: &AtomicU64,
+    f: impl Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
+) -> Result<T, E> {
+    let mut previous = state.load(Ordering::Acquire);
+    loop {
+        let (result, next) = f(NonZeroU64::new(previous).map(|tat| Nanos::from(tat.get())))?;
+        match state.compare_exchange_weak(
+            previous,
+            next.into(),
+            Ordering::Release,
+            Ordering::Relaxed,
+        ) {
+            Ok(_) => return Ok(result),
+            Err(current) => previous = current,
+        }
+    }
+}
+
+impl ShrinkableKeyedStateStore<u64> for KeyTable {
+    fn retain_recent(&self, drop_below: Nanos) {
+        let drop_below = u64::from(drop_below);
+        self.map.retain(|_, state| {
+            let keep = state.load(Ordering::Relaxed) > drop_below;
+            if !keep {
+                self.held.fetch_sub(1, Ordering::Relaxed);
+            }
+            keep
+        });
+    }
+
+    fn shrink_to_fit(&self) {
+        self.map.shrink_to_fit();
+    }
+
+    fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+/// The tables' keys are hashes already (keyed per process): used as they are.
+#[derive(Debug, Clone, Copy, Default)]
+struct PreHashed;
+
+impl BuildHasher for PreHashed {
+    type Hasher = PreHashedKey;
+
+    fn build_hasher(&self) -> PreHashedKey {
+        PreHashedKey(0)
+    }
+}
+
+#[derive(Debug)]
+struct PreHashedKey(u64);
+
+impl Hasher for PreHashedKey {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64` keys reach this hasher; fold anything else in rather than drop it.
+        for byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*byte);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{Rate, RateKey};
+    use std::net::IpAddr;
+
+    fn bucket(max: u32, window: Duration) -> Bucket {
+        Bucket {
+            name: "test",
+            rate: Rate {
+                max,
+                window,
+                key: RateKey::Ip,
+            },
+        }
+    }
+
+    fn address(n: u32) -> Subject {
+        Subject::ip(IpAddr::from(n.to_be_bytes()))
+    }
+
+    /// "3/300ms": three at once, then one every 100 ms.
+    #[test]
+    fn burst_then_refill() {
+        let store = MemoryStore::new();
+        let bucket = bucket(3, Duration::from_millis(300));
+        let subject = Subject::Global;
+        let remaining: Vec<u32> = (0..3)
+            .map(|_| store.check_now(&bucket, &subject))
+            .map(|decision| {
+                assert!(decision.allowed);
+                decision.remaining
+            })
+            .collect();
+        assert_eq!(remaining, [2, 1, 0]);
+        let denied = store.check_now(&bucket, &subject);
+        assert!(!denied.allowed);
+        assert!(denied.retry_after <= Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(110));
+        assert!(store.check_now(&bucket, &subject).allowed);
+        assert!(!store.check_now(&bucket, &subject).allowed);
+    }
+
+    #[test]
+    fn sweep_forgets_idle_keys() {
+        let store = MemoryStore::new();
+        let bucket = bucket(5, Duration::from_millis(50));
+        for n in 0..1000u32 {
+            store.check_now(&bucket, &address(n));
+        }
+        assert_eq!(store.len(), 1000);
+        std::thread::sleep(Duration::from_millis(60));
+        store.sweep();
+        assert_eq!(store.len(), 0);
+    }
+
+    /// Past the cap, held subjects keep their budgets and new ones share one.
+    #[test]
+    fn past_the_cap_new_subjects_share_the_overflow_budget() {
+        let store = MemoryStore::new().with_max_keys(100);
+        let bucket = bucket(2, Duration::from_secs(60));
+        for n in 0..100u32 {
+            assert!(store.check_now(&bucket, &address(n)).allowed);
+        }
+        // A flood of new subjects: two get through between them, then none.
+        let admitted = (1000..1100u32)
+            .filter(|n| store.check_now(&bucket, &address(*n)).allowed)
+            .count();
+        assert_eq!(admitted, 2);
+        assert!(store.len() <= 101, "{}", store.len());
+        // Every subject held before keeps its own second request.
+        assert!(
+            (0..100u32).all(|n| store.check_now(&bucket, &address(n)).allowed),
+            "held subjects lost their budget"
+        );
+    }
+
+    #[test]
+    fn failures_count_in_a_window_and_clear() {
+        let store = MemoryStore::new();
+        let counter = FailureCounter {
+            name: "login_account",
+            key: "alice",
+            window: Duration::from_millis(80),
+        };
+        assert_eq!(store.failures_now(&counter).count, 0);
+        assert_eq!(store.add_failure_now(&counter).count, 1);
+        let second = store.add_failure_now(&counter);
+        assert_eq!(second.count, 2);
+        assert!(second.resets_in <= Duration::from_millis(80));
+        assert_eq!(store.failures_now(&counter).count, 2);
+        store.clear_failures_now(&counter);
+        assert_eq!(store.failures_now(&counter).count, 0);
+        store.add_failure_now(&counter);
+        std::thread::sleep(Duration::from_millis(90));
+        assert_eq!(store.failures_now(&counter).count, 0);
+        assert_eq!(store.add_failure_now(&counter).count, 1, "a new window");
+    }
+
+    #[test]
+    fn past_the_cap_new_failure_counts_share_one() {
+        let store = MemoryStore::new().with_max_keys(10);
+        let counter = |key| FailureCounter {
+            name: "login_address",
+            key,
+            window: Duration::from_secs(60),
+        };
+        let keys: Vec<String> = (0..30).map(|n| format!("address-{n}")).collect();
+        for key in &keys {
+            store.add_failure_now(&counter(key));
+        }
+        // The first ten have their own count; the twenty after share the overflow count,
+        // which every new key then reads.
+        assert_eq!(store.failures_now(&counter(&keys[0])).count, 1);
+        assert_eq!(store.failures_now(&counter("never-seen")).count, 20);
+        assert!(store.len() <= 11);
+    }
+
+    #[test]
+    fn a_one_time_value_is_accepted_once() {
+        let store = MemoryStore::new();
+        let once = OneTime {
+            name: "totp",
+            key: "bob",
+            ttl: Duration::from_secs(90),
+        };
+        assert_eq!(store.spend_once_now(&once, 7).ok(), Some(true));
+        assert_eq!(store.spend_once_now(&once, 7).ok(), Some(false));
+        assert_eq!(store.spend_once_now(&once, 6).ok(), Some(false));
+        assert_eq!(store.spend_once_now(&once, 8).ok(), Some(true));
+        let full = MemoryStore::new().with_max_keys(0);
+        assert!(
+            full.spend_once_now(&once, 1).is_err(),
+            "fails closed when full"
+        );
+    }
+}
