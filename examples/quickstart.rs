@@ -104,9 +104,10 @@ async fn login(
     ClientIp(client): ClientIp,
     Json(given): Json<Credentials>,
 ) -> Result<Json<TokenPair>, Problem> {
-    let stored = (given.username == "demo").then_some((&*app.demo_password_hash, ()));
+    let stored = (given.username == "demo").then(|| (app.demo_password_hash.to_string(), ()));
     app.login
-        .attempt(&given.username, &given.password, client, stored)?;
+        .attempt(&given.username, &given.password, client, stored)
+        .await?;
     let demo = Principal::new("demo", &["pwd"]).with_roles(&["writer"]);
     Ok(Json(
         app.security

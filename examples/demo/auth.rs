@@ -102,11 +102,7 @@ async fn signup(
     State(demo): State<Demo>,
     Json(signup): Json<Signup>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), Problem> {
-    let hash = demo
-        .login
-        .passwords()
-        .hash(&signup.password)
-        .map_err(|_| Problem::internal())?;
+    let hash = demo.login.hash_password(&signup.password).await?;
     let id = create_user(&demo, &signup.username, &hash, "user", &signup.email).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": id }))))
 }
@@ -124,14 +120,15 @@ async fn login(
             .fetch_optional(&demo.db)
             .await
             .map_err(db::error)?;
-    let logged_in = demo.login.attempt(
-        &credentials.username,
-        &credentials.password,
-        client,
-        stored
-            .as_ref()
-            .map(|(id, hash, roles)| (hash.as_str(), (*id, roles.as_str()))),
-    )?;
+    let logged_in = demo
+        .login
+        .attempt(
+            &credentials.username,
+            &credentials.password,
+            client,
+            stored.map(|(id, hash, roles)| (hash, (id, roles))),
+        )
+        .await?;
     let (id, roles) = logged_in.account;
     if let Some(rehashed) = &logged_in.rehashed {
         sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
@@ -249,8 +246,17 @@ async fn mfa_verify(
     let secret = sealed
         .and_then(|sealed| demo.sealer.open(&sealed, totp_aad(id).as_bytes()).ok())
         .and_then(|secret| String::from_utf8(secret).ok());
-    let valid =
-        secret.is_some_and(|secret| demo.totp.verify(user.subject(), &secret, &request.code));
+    let valid = match secret {
+        Some(secret) => demo
+            .totp
+            .verify(user.subject(), &secret, &request.code)
+            .await
+            .map_err(|error| {
+                tracing::error!(target: "demo", %error, "spent one-time codes cannot be checked");
+                Problem::unavailable()
+            })?,
+        None => false,
+    };
     if !valid {
         return Err(Problem::new(
             StatusCode::UNAUTHORIZED,

@@ -105,12 +105,15 @@ async fn main() -> ExitCode {
 
 async fn run() -> Result<(), Box<dyn Error>> {
     let config = Config::from_env().await?;
+    // Lock-outs and spent one-time codes live where the rate limits do: with
+    // SECURE_API_REDIS_URL, in Redis, for every instance.
+    let budgets = config.security.limit_store();
     let demo = Demo {
         security: config.security,
         db: db::open(&config.db, config.ephemeral).await?,
-        login: Arc::new(Login::new(LoginLimits::default())),
+        login: Arc::new(Login::new(LoginLimits::default()).with_store(Arc::clone(&budgets))),
         sealer: Arc::new(config.sealer),
-        totp: Arc::new(Totp::new("secure-api demo")),
+        totp: Arc::new(Totp::new("secure-api demo").with_store(budgets)),
     };
 
     let address = config.address;

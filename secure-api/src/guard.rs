@@ -5,7 +5,7 @@ use crate::audit::{self, Audit};
 use crate::client;
 use crate::extract::{AuthUser, ClientIp};
 use crate::jwt::{Identity, TokenRejection};
-use crate::limit::{Bucket, Subject};
+use crate::limit::{Bucket, RateDecision, RateLimitReport, Subject};
 use crate::policy::{Auth, Policy, PolicySpec, Rate, RateKey};
 use crate::problem::Problem;
 use crate::security::{Inner, Security};
@@ -100,7 +100,8 @@ impl Admission<'_> {
                 RateKey::Global => Subject::Global,
                 RateKey::Ip | RateKey::User => Subject::ip(client),
             };
-            self.limit(self.bucket, rate, &subject, &audit).await?;
+            let decision = self.limit(self.bucket, rate, &subject, &audit).await?;
+            report(parts, decision);
             audit.allow();
             return Ok(());
         }
@@ -149,7 +150,8 @@ impl Admission<'_> {
             RateKey::Ip => client_subject,
             RateKey::Global => Subject::Global,
         };
-        self.limit(self.bucket, rate, &subject, &audit).await?;
+        let decision = self.limit(self.bucket, rate, &subject, &audit).await?;
+        report(parts, decision);
 
         if !spec.roles.is_met_by(identity.roles()) {
             audit.deny("missing_role");
@@ -199,17 +201,19 @@ impl Admission<'_> {
         Ok(identity)
     }
 
-    /// Takes one request from a budget; denies on exhaustion or when the store is down.
+    /// Takes one request from a budget; denies on exhaustion or when the store is down. The
+    /// decision of an admitted request is `None` only when a store that is down was let
+    /// through (`limit_fail_open`).
     async fn limit(
         &self,
         name: &'static str,
         rate: Rate,
         subject: &Subject,
         audit: &Audit<'_>,
-    ) -> Result<(), Problem> {
+    ) -> Result<Option<RateDecision>, Problem> {
         let bucket = Bucket { name, rate };
         match self.security.limits.store.check(&bucket, subject).await {
-            Ok(decision) if decision.allowed => Ok(()),
+            Ok(decision) if decision.allowed => Ok(Some(decision)),
             Ok(decision) => {
                 audit.throttle("rate_limit");
                 Err(Problem::too_many_requests(&decision))
@@ -217,7 +221,7 @@ impl Admission<'_> {
             Err(error) if self.spec.limit_fail_open => {
                 tracing::error!(target: audit::TARGET, %error, "rate-limit store unavailable");
                 audit.event("allow", "limit_store_unavailable_fail_open");
-                Ok(())
+                Ok(None)
             }
             Err(error) => {
                 tracing::error!(target: audit::TARGET, %error, "rate-limit store unavailable");
@@ -265,6 +269,14 @@ enum Failure {
     /// An `Authorization: Bearer` header with no usable token in it.
     Malformed,
     Token(TokenRejection),
+}
+
+/// Hands an admitted request's rate-limit decision to the response (see
+/// [`RateLimitReport`]), so that clients can pace themselves before a 429.
+fn report(parts: &Parts, decision: Option<RateDecision>) {
+    if let (Some(report), Some(decision)) = (parts.extensions.get::<RateLimitReport>(), decision) {
+        report.set(decision);
+    }
 }
 
 enum Rejected {

@@ -4,9 +4,10 @@
 //! (`Principal::new(user, &["pwd", "otp"])`); handlers marked `#[secure(mfa)]` accept only
 //! those.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
+use crate::limit::{MemoryStore, OneTime, RateLimitStore, opaque_key};
+use crate::store::StoreUnavailable;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use totp_rs::{Algorithm, Secret, TOTP};
 
 pub use crate::policy::SECOND_FACTORS;
@@ -31,20 +32,41 @@ pub struct TotpError(String);
 /// TOTP with SHA-1, 6 digits and 30-second steps (what authenticator apps expect), a window
 /// of one step either side, and replay protection: a code — and any code of an earlier step —
 /// is accepted once per account.
-#[derive(Debug)]
+///
+/// The last step accepted per account is kept in a [`RateLimitStore`]: its own memory by
+/// default, the one of [`Security::limit_store`](crate::Security::limit_store) with
+/// [`Totp::with_store`], so that a code spent on one instance is spent on all.
 pub struct Totp {
     issuer: String,
-    /// The last step accepted per account. In memory: several instances need a shared store.
-    last_step: Mutex<HashMap<String, u64>>,
+    store: Arc<dyn RateLimitStore>,
 }
+
+impl std::fmt::Debug for Totp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Totp")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How long a spent step is remembered: past the window of one step either side, a code of
+/// it or of an earlier step cannot be valid anyway.
+const SPENT_FOR: Duration = Duration::from_secs(4 * STEP_SECS);
 
 impl Totp {
     /// TOTP for an application named `issuer` (shown in the authenticator app).
     pub fn new(issuer: impl Into<String>) -> Self {
         Self {
             issuer: issuer.into(),
-            last_step: Mutex::new(HashMap::new()),
+            store: Arc::new(Arc::new(MemoryStore::new())),
         }
+    }
+
+    /// Keeps the spent steps in `store`: pass
+    /// [`Security::limit_store`](crate::Security::limit_store).
+    pub fn with_store(mut self, store: Arc<dyn RateLimitStore>) -> Self {
+        self.store = store;
+        self
     }
 
     fn totp(&self, secret: Vec<u8>, account: &str) -> Result<TOTP, TotpError> {
@@ -71,38 +93,56 @@ impl Totp {
     }
 
     /// Whether `code` is valid now for `account`'s base32 `secret`; a valid code is spent.
-    pub fn verify(&self, account: &str, secret: &str, code: &str) -> bool {
+    /// A store that cannot be asked is an error: deny.
+    pub async fn verify(
+        &self,
+        account: &str,
+        secret: &str,
+        code: &str,
+    ) -> Result<bool, StoreUnavailable> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs();
-        self.verify_at(account, secret, code, now)
+        self.verify_at(account, secret, code, now).await
     }
 
     /// [`Totp::verify`] at a given time (seconds since the epoch).
-    pub fn verify_at(&self, account: &str, secret: &str, code: &str, time: u64) -> bool {
+    pub async fn verify_at(
+        &self,
+        account: &str,
+        secret: &str,
+        code: &str,
+        time: u64,
+    ) -> Result<bool, StoreUnavailable> {
         let Ok(bytes) = Secret::Encoded(secret.to_owned()).to_bytes() else {
-            return false;
+            return Ok(false);
         };
         let Ok(totp) = self.totp(bytes, account) else {
-            return false;
+            return Ok(false);
         };
-        let mut last_step = self
-            .last_step
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let spent = last_step.get(account).copied();
         let current = time / STEP_SECS;
-        for step in [current.saturating_sub(1), current, current + 1] {
-            if spent.is_some_and(|spent| step <= spent) {
-                continue;
-            }
-            if constant_time_eq(totp.generate(step * STEP_SECS).as_bytes(), code.as_bytes()) {
-                last_step.insert(account.to_owned(), step);
-                return true;
-            }
-        }
-        false
+        // Every step of the window is computed, so that the time taken says nothing of which
+        // one matched.
+        let matched = [current.saturating_sub(1), current, current + 1]
+            .into_iter()
+            .fold(None, |matched, step| {
+                let code_of_step = totp.generate(step * STEP_SECS);
+                match constant_time_eq(code_of_step.as_bytes(), code.as_bytes()) {
+                    true => Some(step),
+                    false => matched,
+                }
+            });
+        let Some(step) = matched else {
+            return Ok(false);
+        };
+        let key = opaque_key(account);
+        let once = OneTime {
+            name: "totp",
+            key: &key,
+            ttl: SPENT_FOR,
+        };
+        self.store.spend_once(&once, step).await
     }
 }
 
@@ -140,8 +180,8 @@ mod tests {
         assert_eq!(code_at(&secret, 59).as_deref(), Some("287082"));
     }
 
-    #[test]
-    fn enrolment_gives_a_uri_and_a_working_secret() {
+    #[tokio::test]
+    async fn enrolment_gives_a_uri_and_a_working_secret() {
         let totp = Totp::new("secure-api");
         let enrolment = totp.enrol("alice@example.org").expect("enrol");
         assert!(
@@ -152,25 +192,48 @@ mod tests {
         assert!(enrolment.otpauth_uri.contains(&enrolment.secret));
         let now = 1_800_000_000;
         let code = code_at(&enrolment.secret, now).expect("code");
-        assert!(totp.verify_at("alice@example.org", &enrolment.secret, &code, now));
+        assert_eq!(
+            totp.verify_at("alice@example.org", &enrolment.secret, &code, now)
+                .await
+                .ok(),
+            Some(true)
+        );
     }
 
-    #[test]
-    fn a_window_of_one_step_and_no_replay() {
+    #[tokio::test]
+    async fn a_window_of_one_step_and_no_replay() {
         let totp = Totp::new("secure-api");
         let secret = totp.enrol("bob").expect("enrol").secret;
         let now = 1_800_000_000;
-        let previous = code_at(&secret, now - 30).expect("code");
-        let current = code_at(&secret, now).expect("code");
-        let too_old = code_at(&secret, now - 60).expect("code");
-        assert!(!totp.verify_at("bob", &secret, &too_old, now));
-        assert!(totp.verify_at("bob", &secret, &previous, now));
-        assert!(!totp.verify_at("bob", &secret, &previous, now), "replayed");
-        assert!(totp.verify_at("bob", &secret, &current, now));
-        assert!(
-            !totp.verify_at("bob", &secret, &current, now + 10),
-            "replayed"
+        let verify = |code: String, time: u64| {
+            let (totp, secret) = (&totp, &secret);
+            async move { totp.verify_at("bob", secret, &code, time).await.ok() }
+        };
+        let code = |time| code_at(&secret, time).expect("code");
+        assert_eq!(verify(code(now - 60), now).await, Some(false), "too old");
+        assert_eq!(verify(code(now - 30), now).await, Some(true));
+        assert_eq!(verify(code(now - 30), now).await, Some(false), "replayed");
+        assert_eq!(verify(code(now), now).await, Some(true));
+        assert_eq!(verify(code(now), now + 10).await, Some(false), "replayed");
+        assert_eq!(verify("000000x".into(), now).await, Some(false));
+    }
+
+    /// Two instances sharing a store (as with Redis) accept a code once between them.
+    #[tokio::test]
+    async fn a_code_is_spent_for_every_instance_sharing_the_store() {
+        let store: Arc<dyn RateLimitStore> = Arc::new(Arc::new(MemoryStore::new()));
+        let first = Totp::new("secure-api").with_store(Arc::clone(&store));
+        let second = Totp::new("secure-api").with_store(store);
+        let secret = first.enrol("carol").expect("enrol").secret;
+        let now = 1_800_000_000;
+        let code = code_at(&secret, now).expect("code");
+        assert_eq!(
+            first.verify_at("carol", &secret, &code, now).await.ok(),
+            Some(true)
         );
-        assert!(!totp.verify_at("bob", &secret, "000000x", now));
+        assert_eq!(
+            second.verify_at("carol", &secret, &code, now).await.ok(),
+            Some(false)
+        );
     }
 }

@@ -6,7 +6,7 @@ use crate::audit::{Counter, Counters};
 use crate::client::TrustedProxies;
 use crate::error::ConfigError;
 use crate::jwt::{Algorithm, ClaimProfile, Identity, TokenRejection, Verifier};
-use crate::limit::Limits;
+use crate::limit::{Limits, RateLimitStore};
 use crate::tokens::{Issuer, Principal, TokenError, TokenPair};
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +34,13 @@ impl Security {
         Self {
             inner: Arc::new(inner),
         }
+    }
+
+    /// Where every budget and one-time state lives (in memory, or the Redis of
+    /// [`SecurityBuilder::redis`](crate::SecurityBuilder::redis)). Give it to `Login` and
+    /// `Totp` so that their lock-outs and replay checks hold across every instance.
+    pub fn limit_store(&self) -> Arc<dyn RateLimitStore> {
+        Arc::clone(&self.inner.limits.store)
     }
 
     /// The configured issuer.

@@ -4,9 +4,10 @@
 use crate::common::{self, Answer, HmacKey, claims, client, serve, sign};
 use axum::extract::{DefaultBodyLimit, Path, Query};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use jsonwebtoken::Algorithm;
+use secure_api::routing::{self, SecureRouter};
 use secure_api::{AuthUser, Security, secure};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -103,15 +104,16 @@ impl App {
         )
         .build()
         .expect("configuration");
-        let router = Router::new()
-            .route("/users", post(create_user))
-            .route("/health", get(health))
-            .route("/reports", get(reports))
-            .route("/audit", get(audit_log))
-            .route("/search/{page}", get(search))
-            .route("/limited", get(limited))
-            .route("/quick", get(quick))
-            .route("/preferences", post(preferences))
+        let router = SecureRouter::new()
+            .route("/users", routing::post(create_user))
+            .route("/health", routing::get(health))
+            .route("/reports", routing::get(reports))
+            .route("/audit", routing::get(audit_log))
+            .route("/search/{page}", routing::get(search))
+            .route("/limited", routing::get(limited))
+            .route("/quick", routing::get(quick))
+            .route("/preferences", routing::post(preferences))
+            .into_router()
             .layer(DefaultBodyLimit::max(4096))
             .with_state(security);
         Self {
@@ -384,8 +386,17 @@ async fn authentication_is_decided_before_the_body_is_read() {
 #[tokio::test]
 async fn throttled_requests_get_429_with_retry_after_and_ratelimit_fields() {
     let app = App::start().await;
-    for _ in 0..5 {
-        assert_eq!(app.get("/health", None).await.status, 200);
+    // Admitted requests carry the fields too (draft-10), so clients can pace themselves.
+    for remaining in (0..5).rev() {
+        let answer = app.get("/health", None).await;
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.header("ratelimit-policy"), "\"ip\";q=5;w=60");
+        let current = answer.header("ratelimit");
+        assert!(
+            current.starts_with(&format!("\"ip\";r={remaining};t=")),
+            "{current}"
+        );
+        assert!(!answer.headers.contains_key("retry-after"));
     }
     let answer = app.get("/health", None).await;
     answer.assert_problem(429);

@@ -5,7 +5,10 @@
 use crate::policy::Rate;
 use crate::store::{BoxFuture, StoreUnavailable};
 
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -75,6 +78,16 @@ pub trait RateLimitStore: Send + Sync + 'static {
         let _ = (once, value);
         Box::pin(std::future::ready(Err(not_kept("one-time values"))))
     }
+}
+
+/// A key for text a client chose (a username): a short digest, so that keys stay small and
+/// a shared store holds no names.
+#[cfg(any(feature = "login", feature = "mfa"))]
+pub(crate) fn opaque_key(text: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
 }
 
 fn not_kept(what: &str) -> StoreUnavailable {
@@ -191,6 +204,42 @@ impl RateDecision {
             );
         }
     }
+}
+
+/// Where the guard leaves the decision of an admitted request for the response's
+/// `RateLimit` fields: the router puts one in each request to a `#[secure]` route and writes
+/// the fields when the response passes back.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RateLimitReport(Arc<std::sync::OnceLock<RateDecision>>);
+
+impl RateLimitReport {
+    pub(crate) fn set(&self, decision: RateDecision) {
+        // The first decision stands: a request is limited once.
+        let _ = self.0.set(decision);
+    }
+
+    /// Writes the fields into a response that has none of its own (a 429 carries its own).
+    pub(crate) fn write(&self, headers: &mut HeaderMap) {
+        if let Some(decision) = self.0.get()
+            && !headers.contains_key("ratelimit")
+        {
+            decision.write_headers(headers);
+        }
+    }
+}
+
+/// Gives each request the place where its guard leaves the rate-limit decision, and writes
+/// `RateLimit` / `RateLimit-Policy` into the response from it. The router wraps every
+/// `#[secure]` route in it, `Hardening` the whole application; the outermost one serves.
+pub(crate) async fn report_rate_limit(mut request: Request, next: Next) -> Response {
+    if request.extensions().get::<RateLimitReport>().is_some() {
+        return next.run(request).await;
+    }
+    let report = RateLimitReport::default();
+    request.extensions_mut().insert(report.clone());
+    let mut response = next.run(request).await;
+    report.write(response.headers_mut());
+    response
 }
 
 /// Seconds rounded up and at least 1, so that a client never retries too early.

@@ -31,11 +31,13 @@ mod manifest;
 pub use manifest::{ClaimsEntry, Manifest, NameRequirement, RouteEntry};
 
 use crate::guard::Guard;
+use crate::limit::report_rate_limit;
 use crate::policy::{Policy, PolicySpec};
 use crate::problem::Problem;
 use axum::Router;
 use axum::handler::Handler;
 use axum::http::Method;
+use axum::middleware;
 use axum::routing::MethodRouter;
 
 /// A handler whose first argument is a [`Guard`]: what `#[secure]` produces.
@@ -203,7 +205,8 @@ impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
             }
             self.routes.push(entry);
         }
-        self.router = self.router.route(path, methods.router);
+        let methods = methods.router.layer(middleware::from_fn(report_rate_limit));
+        self.router = self.router.route(path, methods);
         self
     }
 
