@@ -82,8 +82,12 @@ fn measure(keys: u32, window: Duration, subject: impl Fn(u32) -> Subject) -> Out
         },
     };
     let before = live_bytes();
-    // Sweeps only when told to, so that the numbers are taken at known moments.
-    let store = Arc::new(MemoryStore::with_sweep_interval(Duration::from_secs(3600)));
+    // Sweeps only when told to, so that the numbers are taken at known moments: reaching the
+    // cap would start a sweep, so the cap is one more than the keys.
+    let store = Arc::new(
+        MemoryStore::with_sweep_interval(Duration::from_secs(3600))
+            .with_max_keys(keys as usize + 1),
+    );
     // The empty limiter: its bucket exists and holds no key.
     check(&store, &bucket, &Subject::Global);
     std::thread::sleep(window + Duration::from_millis(50));
@@ -164,5 +168,12 @@ fn main() {
             outcome.resident_swept as f64 / 1048576.0,
         );
         assert_eq!(outcome.len_full, keys as usize);
+        // The budget: 1,000,000 live keys in 64 MiB.
+        let budget = 64 * 1048576 * i64::from(keys) / 1_000_000;
+        assert!(
+            outcome.full <= budget,
+            "{name}: {} bytes for {keys} keys, over the budget of {budget}",
+            outcome.full
+        );
     }
 }

@@ -44,11 +44,11 @@
 //! |---|---|---|
 //! | the root | handlers and `main` | [`secure`], [`roles!`], [`scopes!`], [`Security`] and its [`SecurityBuilder`], the extractors [`AuthUser`], [`ClientIp`], [`Claims`], [`Valid`], [`Problem`], [`Secret`], [`TrustedProxies`], [`Principal`] and [`TokenPair`] for login handlers, and `Hardening` |
 //! | [`routing`] | mounting handlers | [`SecureRouter`](routing::SecureRouter) and `get`/`post`/…, which accept only `#[secure]` handlers; the [`Manifest`](routing::Manifest) of every route's policy |
-//! | `login`, `mfa`, `seal` | sign-in and stored secrets | argon2id passwords with equal-work login and lockout, TOTP, fields sealed at rest |
+//! | `login`, `mfa`, `seal` | sign-in and stored secrets | argon2id passwords off the executor, equal-work login, lock-outs per account and address, TOTP with fleet-wide replay checks, fields sealed at rest |
 //! | [`input`] | handler signatures | what a `#[secure]` handler may take, decided by type: [`SecureInput`], [`PathParam`](input::PathParam), [`Valid`], [`Parsed`] |
 //! | [`jwt`] | key configuration | [`Key`](jwt::Key), [`Algorithm`](jwt::Algorithm), the [`ClaimProfile`](jwt::ClaimProfile) of an identity provider, the verified [`Identity`](jwt::Identity) and why a token was refused |
 //! | [`tokens`] | token state | refresh families and revocation: [`TokenStore`](tokens::TokenStore), the memory store, what they keep |
-//! | [`limit`] | rate-limit stores | [`RateLimitStore`](limit::RateLimitStore), the in-memory [`MemoryStore`](limit::MemoryStore), buckets, subjects, decisions |
+//! | [`limit`] | budgets | [`RateLimitStore`](limit::RateLimitStore), the one store of every budget and one-time state; the bounded in-memory [`MemoryStore`](limit::MemoryStore); buckets, subjects, decisions |
 //! | [`store`] | shared state | the Redis and SQLite stores, and the error any store answers with |
 //! | [`policy`], [`guard`] | readers of the expansion | the [`PolicySpec`](policy::PolicySpec) a handler states and the [`Guard`](guard::Guard) that enforces it |
 //! | [`audit`] | operators | the audit target, the request id header, the counters |

@@ -23,6 +23,7 @@ secure_api::scopes! { "notes:read", "notes:write", "reports:read" }
 
 mod common;
 
+mod abuse;
 mod audit;
 mod demo;
 mod demo_tokens;

@@ -92,12 +92,13 @@ impl Login {
 
     /// A login helper with the given hashing parameters.
     pub fn with_passwords(passwords: Passwords, limits: LoginLimits) -> Self {
+        // One core is left to everything else: a login flood must not starve the API.
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         Self {
             passwords: Arc::new(passwords),
             limits,
             store: Arc::new(Arc::new(MemoryStore::new())),
-            hashing: Arc::new(Semaphore::new(cores)),
+            hashing: Arc::new(Semaphore::new(cores.saturating_sub(1).max(1))),
         }
     }
 
@@ -108,8 +109,8 @@ impl Login {
         self
     }
 
-    /// At most `hashes` passwords hashed or verified at once (default: one per core); an
-    /// attempt that finds them all busy is answered 503 with `Retry-After`.
+    /// At most `hashes` passwords hashed or verified at once (default: one per core but one,
+    /// at least one); an attempt that finds them all busy is answered 503 with `Retry-After`.
     pub fn with_concurrent_hashes(mut self, hashes: usize) -> Self {
         self.hashing = Arc::new(Semaphore::new(hashes.max(1)));
         self
