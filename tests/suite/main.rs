@@ -25,6 +25,7 @@ mod common;
 
 mod audit;
 mod demo;
+mod demo_config;
 mod demo_tokens;
 mod http;
 mod idp;
