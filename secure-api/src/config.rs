@@ -61,7 +61,7 @@ impl Security {
     /// | `SECURE_API_JWT_PRIVATE_KEY_FILE` | instead, PEM private key for the asymmetric algorithms: sign tokens too, and publish [`Security::jwks`] |
     /// | `SECURE_API_JWT_KID` | optional key id |
     /// | `SECURE_API_LEEWAY_SECS` | clock leeway for `exp`/`nbf`, default 10, at most 30 |
-    /// | `SECURE_API_TRUSTED_PROXIES` | comma-separated addresses or CIDRs whose `X-Forwarded-For` is believed |
+    /// | `SECURE_API_TRUSTED_PROXIES` | comma-separated addresses or CIDRs whose `X-Forwarded-For` (or `Forwarded`) is believed |
     /// | `SECURE_API_TOKEN_TYPES` | comma-separated `typ` headers accepted besides `at+jwt` (`JWT`; `none` for tokens without one) |
     /// | `SECURE_API_REDIS_URL` | with the `redis` feature: share limits and token state through this Redis |
     /// | `SECURE_API_CLAIMS_PROFILE` | where roles and scopes are read ([`ClaimProfile`]): `standard` (default), `keycloak`, `auth0`, `cognito`, `okta`, `entra` |
@@ -149,7 +149,8 @@ impl SecurityBuilder {
         self
     }
 
-    /// Proxies whose `X-Forwarded-For` is believed when they are the socket peer.
+    /// Proxies whose `X-Forwarded-For` (or `Forwarded`) is believed when they are the socket
+    /// peer; see [`TrustedProxies::client_address`].
     pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
         self.trusted_proxies = proxies;
         self
