@@ -2,7 +2,7 @@
 //!
 //! | variable | meaning |
 //! |---|---|
-//! | `SECURE_API_*` | the token keys (see `Security::from_env`); unset: keys made up for this process |
+//! | `SECURE_API_*` | the token keys (see `Security::from_env`), one that signs since the demo issues tokens; without `SECURE_API_ISSUER`, keys made up for this process, and any other `SECURE_API_*` variable is refused |
 //! | `DEMO_SEAL_KEY_FILE` | 32-byte key sealing e-mail addresses and TOTP secrets; required with `SECURE_API_*` |
 //! | `DEMO_ADMIN_PASSWORD_FILE` | creates the `admin` account on the first start (with `SECURE_API_*`) |
 //! | `DEMO_ADDR` | where to listen, default `127.0.0.1:3000` |
@@ -38,6 +38,9 @@ impl Config {
     pub(crate) async fn from_env() -> Result<Self, Box<dyn Error>> {
         let tls = tls::config_from_env()?;
         let ephemeral = std::env::var_os("SECURE_API_ISSUER").is_none();
+        if ephemeral {
+            refuse_library_variables()?;
+        }
         let mut security = if ephemeral {
             Security::builder()
                 .issuer("secure-api-demo")
@@ -75,9 +78,24 @@ impl Config {
             .parse()
             .map_err(|error| format!("DEMO_ADDR is not a socket address: {error}"))?;
         let cors_origins = std::env::var("DEMO_CORS_ORIGINS").unwrap_or_default();
+        let security = security.build()?;
+        // /login and /refresh sign tokens: a configuration that only verifies would start,
+        // then answer 500 to every login.
+        if !security.can_issue_tokens() {
+            return Err(match security.audience() {
+                None => "the demo issues tokens, which name their audience: set \
+                         SECURE_API_AUDIENCE"
+                    .into(),
+                Some(_) => "the demo issues tokens, and no configured key can sign (a public \
+                            key or fetched keys only verify): set SECURE_API_JWT_PRIVATE_KEY_FILE \
+                            (with SECURE_API_JWT_ALGORITHM) or an HMAC secret \
+                            (SECURE_API_JWT_SECRET_FILE)"
+                    .into(),
+            });
+        }
         Ok(Self {
             ephemeral,
-            security: security.build()?,
+            security,
             sealer: Sealer::new().key("demo-1", seal_key)?,
             db: std::env::var("DEMO_DB").unwrap_or_else(|_| "demo.db".into()),
             address,
@@ -89,5 +107,24 @@ impl Config {
             admin_password_file: std::env::var_os("DEMO_ADMIN_PASSWORD_FILE"),
             tls,
         })
+    }
+}
+
+/// Without `SECURE_API_ISSUER` the demo makes its keys up and reads no `SECURE_API_*`
+/// variable: one that is set was meant to count (a Redis, trusted proxies, a key), so the
+/// demo refuses to start rather than run without it. Empty counts as unset, as in
+/// `Security::from_env`.
+fn refuse_library_variables() -> Result<(), String> {
+    let set = std::env::vars_os()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(name, _)| name.to_string_lossy().into_owned())
+        .find(|name| name.to_ascii_uppercase().starts_with("SECURE_API_"));
+    match set {
+        Some(name) => Err(format!(
+            "{name} is set, but SECURE_API_ISSUER is not: without it the demo runs on keys made \
+             up for this process and reads no SECURE_API_* variable. Set SECURE_API_ISSUER and \
+             the keys (see Security::from_env) for a persistent run, or unset {name}"
+        )),
+        None => Ok(()),
     }
 }

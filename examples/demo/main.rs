@@ -19,7 +19,9 @@
 //! limiter and token store, and — unless `SECURE_API_*` keys and `DEMO_SEAL_KEY_FILE` are
 //! configured — keys made up for this process, an empty database each run, and an `admin`
 //! account whose password is printed at start. With configured keys the database persists,
-//! and `DEMO_ADMIN_PASSWORD_FILE` creates the `admin` account on the first start.
+//! and `DEMO_ADMIN_PASSWORD_FILE` creates the `admin` account on the first start. It refuses
+//! to start on settings it would ignore (a `SECURE_API_*` variable without
+//! `SECURE_API_ISSUER`) or could not serve (a key that cannot sign the tokens it issues).
 //!
 //! With `SECURE_API_JWT_ALGORITHM` (ES256, EdDSA, RS256…) and `SECURE_API_JWT_PRIVATE_KEY_FILE`,
 //! it signs its tokens with that private key and publishes the public half at

@@ -1,5 +1,5 @@
-//! `SecurityBuilder`: every setting of [`Security`], its default, and the one table of
-//! `SECURE_API_*` environment variables that [`Security::from_env`] reads.
+//! `SecurityBuilder`: every setting of [`Security`], its default, and [`Security::from_env`],
+//! whose `SECURE_API_*` variables are listed once, with the features they need, in `env.rs`.
 
 use crate::audit::{CONFIG_TARGET, Counters};
 use crate::client::TrustedProxies;
@@ -13,43 +13,15 @@ use crate::policy::{Rate, RateKey};
 use crate::secret::Secret;
 use crate::security::{Inner, Security};
 use crate::tokens::{Issuer, IssuerSettings, MemoryTokenStore, TokenStore};
+use env::{Env, var};
 use std::sync::Arc;
 use std::time::Duration;
 
 mod claims;
+mod env;
 mod jwt_keys;
 #[cfg(feature = "jwks")]
 mod remote;
-
-/// The environment variables [`Security::from_env`] reads; the table in its documentation
-/// lists the same, with their meaning.
-mod var {
-    pub(super) const ISSUER: &str = "SECURE_API_ISSUER";
-    pub(super) const AUDIENCE: &str = "SECURE_API_AUDIENCE";
-    pub(super) const JWT_ALGORITHM: &str = "SECURE_API_JWT_ALGORITHM";
-    pub(super) const JWT_SECRET_FILE: &str = "SECURE_API_JWT_SECRET_FILE";
-    pub(super) const JWT_SECRET: &str = "SECURE_API_JWT_SECRET";
-    #[cfg(feature = "pem")]
-    pub(super) const JWT_PUBLIC_KEY_FILE: &str = "SECURE_API_JWT_PUBLIC_KEY_FILE";
-    #[cfg(feature = "pem")]
-    pub(super) const JWT_PRIVATE_KEY_FILE: &str = "SECURE_API_JWT_PRIVATE_KEY_FILE";
-    pub(super) const JWT_KID: &str = "SECURE_API_JWT_KID";
-    #[cfg(feature = "jwks")]
-    pub(super) const JWKS_URL: &str = "SECURE_API_JWKS_URL";
-    #[cfg(feature = "jwks")]
-    pub(super) const OIDC_ISSUER: &str = "SECURE_API_OIDC_ISSUER";
-    pub(super) const LEEWAY_SECS: &str = "SECURE_API_LEEWAY_SECS";
-    pub(super) const TRUSTED_PROXIES: &str = "SECURE_API_TRUSTED_PROXIES";
-    pub(super) const TOKEN_TYPES: &str = "SECURE_API_TOKEN_TYPES";
-    #[cfg(feature = "redis")]
-    pub(super) const REDIS_URL: &str = "SECURE_API_REDIS_URL";
-    pub(super) const CLAIMS_PROFILE: &str = "SECURE_API_CLAIMS_PROFILE";
-    pub(super) const ROLES_CLAIMS: &str = "SECURE_API_ROLES_CLAIMS";
-    pub(super) const SCOPES_CLAIMS: &str = "SECURE_API_SCOPES_CLAIMS";
-    pub(super) const KEYCLOAK_CLIENT: &str = "SECURE_API_KEYCLOAK_CLIENT";
-    pub(super) const CLIENT_IDS: &str = "SECURE_API_CLIENT_IDS";
-    pub(super) const MFA_ACR: &str = "SECURE_API_MFA_ACR";
-}
 
 /// The limit of authenticated handlers that declare none: per user.
 const DEFAULT_RATE: Rate = Rate {
@@ -89,7 +61,7 @@ impl Security {
     /// | `SECURE_API_JWT_PRIVATE_KEY_FILE` | instead, PEM private key for the asymmetric algorithms: sign tokens too, and publish [`Security::jwks`] |
     /// | `SECURE_API_JWT_KID` | optional key id |
     /// | `SECURE_API_LEEWAY_SECS` | clock leeway for `exp`/`nbf`, default 10, at most 30 |
-    /// | `SECURE_API_TRUSTED_PROXIES` | comma-separated addresses or CIDRs whose `X-Forwarded-For` is believed |
+    /// | `SECURE_API_TRUSTED_PROXIES` | comma-separated addresses or CIDRs whose `X-Forwarded-For` (or `Forwarded`) is believed |
     /// | `SECURE_API_TOKEN_TYPES` | comma-separated `typ` headers accepted besides `at+jwt` (`JWT`; `none` for tokens without one) |
     /// | `SECURE_API_REDIS_URL` | with the `redis` feature: share limits and token state through this Redis |
     /// | `SECURE_API_CLAIMS_PROFILE` | where roles and scopes are read ([`ClaimProfile`]): `standard` (default), `keycloak`, `auth0`, `cognito`, `okta`, `entra` |
@@ -98,6 +70,12 @@ impl Security {
     /// | `SECURE_API_KEYCLOAK_CLIENT` | with `keycloak`: also read the roles of this client (`resource_access.<client>.roles`) |
     /// | `SECURE_API_CLIENT_IDS` | comma-separated `client_id` values: bind tokens by `client_id` (required by `cognito`; with an audience too, both are required) |
     /// | `SECURE_API_MFA_ACR` | comma-separated `acr` values that count as a second factor for `#[secure(mfa)]` |
+    ///
+    /// An empty variable counts as unset. Every other `SECURE_API_*` variable is refused with a
+    /// [`ConfigError::Unused`] that names it, rather than ignored: a name not in this table (a
+    /// typo is answered with the nearest name), a variable of a feature this build lacks, and
+    /// the key variables (`…_JWT_SECRET`, `…_JWT_SECRET_FILE`, the key files, `…_JWT_KID`)
+    /// beside fetched keys; so are both the secret and its file, and both fetched-key sources.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::builder().from_env()?.build()
     }
@@ -171,7 +149,8 @@ impl SecurityBuilder {
         self
     }
 
-    /// Proxies whose `X-Forwarded-For` is believed when they are the socket peer.
+    /// Proxies whose `X-Forwarded-For` (or `Forwarded`) is believed when they are the socket
+    /// peer; see [`TrustedProxies::client_address`].
     pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
         self.trusted_proxies = proxies;
         self
@@ -247,16 +226,24 @@ impl SecurityBuilder {
         self
     }
 
-    /// Fills the settings from `SECURE_API_*` variables (see [`Security::from_env`]).
-    pub fn from_env(mut self) -> Result<Self, ConfigError> {
+    /// Fills the settings from `SECURE_API_*` variables (see [`Security::from_env`]). A
+    /// variable of that namespace that would be ignored — unknown, of a feature this build
+    /// lacks, or made moot by another — is refused, naming it.
+    pub fn from_env(self) -> Result<Self, ConfigError> {
+        self.read_env(&Env::from_process()?)
+    }
+
+    fn read_env(mut self, env: &Env) -> Result<Self, ConfigError> {
+        env.check(env::enabled)?;
+        let optional = |name: &str| env.get(name);
         // Required unless the claim profile binds tokens by client id (checked by `build`).
         self.audience = optional(var::AUDIENCE);
         #[cfg(feature = "jwks")]
-        self.remote.read_env()?;
+        self.remote.read_env(env)?;
         if self.fetches_keys() {
             self.issuer = optional(var::ISSUER);
         } else {
-            self.issuer = Some(required(var::ISSUER)?);
+            self.issuer = Some(optional(var::ISSUER).ok_or_else(|| missing(var::ISSUER))?);
             let algorithm = match optional(var::JWT_ALGORITHM) {
                 None => Algorithm::HS256,
                 Some(name) => algorithm(&name)?,
@@ -290,6 +277,7 @@ impl SecurityBuilder {
                 .map_err(|reason| ConfigError::invalid(var::TRUSTED_PROXIES, reason))?;
         }
         self.claims = claims::profile_from_env(self.claims, optional)?;
+        env.check_all_read()?;
         Ok(self)
     }
 
@@ -365,7 +353,6 @@ impl SecurityBuilder {
     }
 }
 
-/// A variable's value; unset and empty are the same.
 fn algorithm(name: &str) -> Result<Algorithm, ConfigError> {
     name.parse().map_err(|_| {
         ConfigError::invalid(
@@ -384,14 +371,6 @@ fn list(name: &str, text: &str) -> Result<Vec<String>, ConfigError> {
             value => Ok(value.to_owned()),
         })
         .collect()
-}
-
-fn optional(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|value| !value.is_empty())
-}
-
-fn required(name: &str) -> Result<String, ConfigError> {
-    optional(name).ok_or_else(|| missing(name))
 }
 
 fn missing(name: &str) -> ConfigError {
@@ -423,6 +402,15 @@ mod tests {
             .leeway(Duration::from_secs(31))
             .build();
         assert!(too_lenient.is_err());
+    }
+
+    #[test]
+    fn only_a_signing_key_and_an_audience_issue_tokens() {
+        let config = || Security::builder().issuer("i").key(hs256());
+        let hmac = config().audience("a").build().expect("config");
+        assert!(hmac.can_issue_tokens());
+        let unbound = config().claims(ClaimProfile::cognito(["app"])).build();
+        assert!(!unbound.expect("bound by client_id").can_issue_tokens());
     }
 
     #[test]

@@ -19,6 +19,17 @@ pub enum ConfigError {
         /// Why it cannot be used.
         reason: String,
     },
+    /// A `SECURE_API_*` variable that is set but would be ignored: not one secure-api reads,
+    /// of a feature this build lacks, or made moot by another variable. Refused, since the
+    /// operator who set it expects it to count.
+    #[error("{variable} {reason}")]
+    Unused {
+        /// The variable at fault.
+        variable: String,
+        /// What is wrong and what to do, as the rest of a sentence that starts with the
+        /// variable's name.
+        reason: String,
+    },
     /// A key or secret file cannot be read.
     #[error("cannot read {}: {reason}", path.display())]
     Unreadable {
@@ -54,6 +65,15 @@ impl ConfigError {
     pub(crate) fn invalid(name: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::Invalid {
             name: name.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// A variable that is set but would be ignored; `reason` continues the sentence that
+    /// starts with its name.
+    pub(crate) fn unused(variable: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Unused {
+            variable: variable.into(),
             reason: reason.into(),
         }
     }

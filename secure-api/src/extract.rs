@@ -64,7 +64,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthUser {
 }
 
 /// The client's address as the guard determined it: the socket peer, or the `X-Forwarded-For`
-/// hop vouched for by the trusted proxies. Available in every `#[secure]` handler.
+/// (or `Forwarded`) hop vouched for by the trusted proxies. Available in every `#[secure]` handler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientIp(pub IpAddr);
 

@@ -17,6 +17,12 @@ impl Secret {
         }
     }
 
+    /// A variable's value, already read (by `SecurityBuilder::from_env`, which reads the
+    /// environment once).
+    pub(crate) fn from_env_value(value: String) -> Self {
+        Self(value.into_bytes())
+    }
+
     /// Reads the secret from a file (for Docker or Kubernetes secrets); one trailing newline
     /// is dropped.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {

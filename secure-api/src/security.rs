@@ -96,6 +96,15 @@ impl Security {
         self.inner.verifier.verify(token)
     }
 
+    /// Whether this configuration can issue tokens ([`issue`](Self::issue),
+    /// [`mint`](Self::mint)): it has a key that signs (an HMAC secret or a private key) and
+    /// an audience to write in them. A configuration that only verifies (public keys, keys
+    /// fetched from a provider, or tokens bound by `client_id` alone) cannot; a service that
+    /// issues tokens checks this at start-up rather than answer 500 to its first login.
+    pub fn can_issue_tokens(&self) -> bool {
+        self.inner.issuer.can_issue()
+    }
+
     /// Issues an access token and a new refresh family for a principal that just logged in.
     pub async fn issue(&self, principal: &Principal) -> Result<TokenPair, TokenError> {
         self.inner.issuer.issue(principal).await

@@ -5,7 +5,7 @@ use crate::common::{self, HmacKey, claims, client, serve, sign};
 use axum::Router;
 use axum::routing::get;
 use jsonwebtoken::Algorithm;
-use secure_api::{AuthUser, secure};
+use secure_api::{AuthUser, Security, TrustedProxies, secure};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use tracing::field::{Field, Visit};
@@ -162,4 +162,68 @@ async fn audit_events_name_the_decision_and_never_the_token() {
     }
     assert!(!everything.contains(&secret_text));
     assert!(!everything.contains(&format!("{:?}", key.bytes)));
+}
+
+/// A forwarding header from a peer that no trusted proxy vouches for is ignored; the operator
+/// hears of it once per configuration and per case, and the header's text never reaches the
+/// log (it is the client's to write).
+#[tokio::test]
+async fn an_ignored_forwarding_header_is_noted_once_and_never_quoted() {
+    let capture = Capture::default();
+    let _capturing =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+    let key = HmacKey::generate();
+    let http = client();
+    // The test's client is 127.0.0.1: first no proxy is trusted, then one it is not.
+    for proxies in ["", "10.0.0.0/8"] {
+        let security = Security::builder()
+            .issuer(common::ISSUER)
+            .audience(common::AUDIENCE)
+            .key(key.key())
+            .trusted_proxies(TrustedProxies::parse(proxies).expect("proxies"))
+            .build()
+            .expect("valid configuration");
+        let address = serve(Router::new().route("/open", get(open)).with_state(security)).await;
+        for (header, value) in [
+            ("x-forwarded-for", "203.0.113.71"),
+            ("forwarded", "for=203.0.113.72"),
+            ("x-forwarded-for", "203.0.113.73:443, [2001:db8::74]"),
+            ("x-request-id", "none-forwarded"),
+        ] {
+            let response = http
+                .get(format!("http://{address}/open"))
+                .header(header, value)
+                .send()
+                .await
+                .expect("request");
+            assert_eq!(response.status(), 200);
+        }
+    }
+    let events = capture.0.lock().expect("capture lock").clone();
+    let warnings: Vec<&str> = events
+        .iter()
+        .filter(|event| event["target"] == "secure_api::config")
+        .filter_map(|event| event.get("message"))
+        .map(String::as_str)
+        .filter(|message| message.contains("carried"))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{warnings:#?}");
+    assert!(
+        warnings[0].starts_with(
+            "a request carried X-Forwarded-For, which is ignored because no proxy is trusted"
+        ) && warnings[0].contains("SECURE_API_TRUSTED_PROXIES"),
+        "{}",
+        warnings[0]
+    );
+    assert!(
+        warnings[1].starts_with(
+            "a request from 127.0.0.1, which is not a trusted proxy, carried X-Forwarded-For"
+        ) && warnings[1].contains("SECURE_API_TRUSTED_PROXIES"),
+        "{}",
+        warnings[1]
+    );
+    let everything = format!("{events:?}");
+    for value in ["203.0.113.7", "2001:db8::74"] {
+        assert!(!everything.contains(value), "{value} was logged");
+    }
 }

@@ -26,6 +26,7 @@ mod common;
 mod abuse;
 mod audit;
 mod demo;
+mod demo_config;
 mod demo_tokens;
 mod http;
 mod idp;

@@ -6,7 +6,7 @@
 //!
 //! The smoke tests below assert what the provider really serves, independently of
 //! secure-api's verifier. Without node or the installed fixture (`npm ci --prefix tests/oidc`)
-//! they say so loudly and pass, unless `SECURE_API_REQUIRE_OIDC=1` (as CI sets), which makes
+//! they say so loudly and pass, unless `TESTS_REQUIRE_OIDC=1` (as CI sets), which makes
 //! a missing provider a failure.
 
 use crate::common::{client, now};
@@ -185,8 +185,8 @@ impl OidcProvider {
             Ok(_) => None,
         };
         if let Some(why) = missing {
-            if std::env::var("SECURE_API_REQUIRE_OIDC").is_ok_and(|v| v == "1") {
-                panic!("SECURE_API_REQUIRE_OIDC=1 but the OpenID provider cannot start: {why}")
+            if std::env::var("TESTS_REQUIRE_OIDC").is_ok_and(|v| v == "1") {
+                panic!("TESTS_REQUIRE_OIDC=1 but the OpenID provider cannot start: {why}")
             }
             eprintln!(
                 "\n*** SKIPPED: the OpenID provider cannot start: {why}; the OIDC tests did NOT \

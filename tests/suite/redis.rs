@@ -2,7 +2,7 @@
 //! token spent on one instance is spent on all, and an outage fails closed then recovers.
 //!
 //! The tests start `redis-server` themselves on a free loopback port. Without it they say so
-//! loudly and pass, unless `SECURE_API_REQUIRE_REDIS=1` (as CI sets), which makes a missing
+//! loudly and pass, unless `TESTS_REQUIRE_REDIS=1` (as CI sets), which makes a missing
 //! Redis a failure.
 
 use crate::common::{self, Answer, HmacKey, client, serve};
@@ -39,8 +39,8 @@ impl RedisServer {
             .spawn();
         let child = match spawned {
             Ok(child) => child,
-            Err(error) if std::env::var("SECURE_API_REQUIRE_REDIS").is_ok_and(|v| v == "1") => {
-                panic!("SECURE_API_REQUIRE_REDIS=1 but redis-server cannot start: {error}")
+            Err(error) if std::env::var("TESTS_REQUIRE_REDIS").is_ok_and(|v| v == "1") => {
+                panic!("TESTS_REQUIRE_REDIS=1 but redis-server cannot start: {error}")
             }
             Err(error) => {
                 eprintln!(

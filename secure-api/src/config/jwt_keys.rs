@@ -29,13 +29,36 @@ pub(super) fn key_from_env(
             }
         }
         let secret = match (env(var::JWT_SECRET_FILE), env(var::JWT_SECRET)) {
-            (Some(file), _) => Some(Secret::from_file(file)?),
-            (None, Some(_)) => Some(Secret::from_env(var::JWT_SECRET)?),
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::unused(
+                    var::JWT_SECRET,
+                    format!(
+                        "is set, but so is {}: remove one (the file keeps the secret out of \
+                         the environment)",
+                        var::JWT_SECRET_FILE
+                    ),
+                ));
+            }
+            (Some(file), None) => Some(Secret::from_file(file)?),
+            (None, Some(value)) => Some(Secret::from_env_value(value)),
             (None, None) => None,
         };
         return secret
             .map(|secret| Key::hmac(algorithm, secret))
             .transpose();
+    }
+    // An HMAC secret beside an asymmetric algorithm would be read by nothing.
+    for secret in [var::JWT_SECRET, var::JWT_SECRET_FILE] {
+        if env(secret).is_some() {
+            return Err(ConfigError::unused(
+                secret,
+                format!(
+                    "is set, but {} is {algorithm:?}, which takes a PEM key: set it to HS256, \
+                     HS384 or HS512 for the secret, or unset {secret}",
+                    var::JWT_ALGORITHM
+                ),
+            ));
+        }
     }
     pem_key_from_env(algorithm, env)
 }

@@ -1,7 +1,8 @@
 //! Keys fetched from an identity provider: the builder's settings for them, checked when
 //! `Security` is built.
 
-use super::{SecurityBuilder, algorithm, list, optional, var};
+use super::env::Env;
+use super::{SecurityBuilder, algorithm, list, var};
 use crate::error::ConfigError;
 use crate::jwt::{Algorithm, KeySource, RefreshPolicy, RemoteSettings};
 use std::time::Duration;
@@ -22,10 +23,10 @@ impl RemoteKeysConfig {
 
     /// `SECURE_API_JWKS_URL`, `SECURE_API_OIDC_ISSUER`, and with either the algorithms of
     /// `SECURE_API_JWT_ALGORITHM` as a comma-separated list.
-    pub(super) fn read_env(&mut self) -> Result<(), ConfigError> {
-        self.jwks_url = optional(var::JWKS_URL);
-        self.oidc_issuer = optional(var::OIDC_ISSUER);
-        if let (true, Some(names)) = (self.is_set(), optional(var::JWT_ALGORITHM)) {
+    pub(super) fn read_env(&mut self, env: &Env) -> Result<(), ConfigError> {
+        self.jwks_url = env.get(var::JWKS_URL);
+        self.oidc_issuer = env.get(var::OIDC_ISSUER);
+        if let (true, Some(names)) = (self.is_set(), env.get(var::JWT_ALGORITHM)) {
             self.algorithms = list(var::JWT_ALGORITHM, &names)?
                 .iter()
                 .map(|name| algorithm(name))

@@ -91,6 +91,11 @@ impl Issuer {
         Self(settings)
     }
 
+    /// Whether `sign_access_token` can succeed: a key that signs, and an audience to name.
+    pub(crate) fn can_issue(&self) -> bool {
+        self.0.signing_key.is_some() && self.0.audience.is_some()
+    }
+
     /// Where refresh families and revocations live; the guard asks it about every `jti`.
     pub(crate) fn store(&self) -> &dyn TokenStore {
         &*self.0.store
