@@ -117,6 +117,10 @@ async fn an_attacker_cannot_lock_the_administrator_out() {
     // The owner, from their own address, signs in.
     let owner = sign_in_as(&http, address, "192.0.2.10", "admin", "right").await;
     assert_eq!(owner.status, 200, "{}", owner.body);
+    // A port on the forwarded address changes nothing: it is the same client.
+    sign_in_as(&http, address, "198.51.100.66:5555", "admin", "right")
+        .await
+        .assert_problem(429);
 }
 
 /// argon2 runs on the blocking pool, at most one hash per core: under a flood of logins
