@@ -31,6 +31,9 @@ pub const DEFAULT_MAX_KEYS: usize = 1_000_000;
 /// The key of every bucket's overflow budget; subject keys are odd.
 const OVERFLOW: u64 = 0;
 
+/// `last_sweep_ms` before the first sweep.
+const NEVER: u64 = u64::MAX;
+
 /// The in-memory store, the embedded default for a single instance.
 ///
 /// governor never forgets a key by itself; every `sweep_interval` the store drops the keys
@@ -82,7 +85,7 @@ impl MemoryStore {
             hasher: RandomState::new(),
             sweep_interval: interval,
             created: Instant::now(),
-            last_sweep_ms: AtomicU64::new(0),
+            last_sweep_ms: AtomicU64::new(NEVER),
         }
     }
 
@@ -164,19 +167,21 @@ impl MemoryStore {
     }
 
     /// Claims the next sweep if it is due; only one caller wins the claim. A full store
-    /// sweeps at most once a second.
+    /// sweeps at once, then at most once a second.
     fn sweep_is_due(&self) -> bool {
         let now = self.now_ms();
         let last = self.last_sweep_ms.load(Ordering::Relaxed);
-        let interval = match self.is_full() {
-            true => self.sweep_interval.min(Duration::from_secs(1)),
-            false => self.sweep_interval,
+        let interval = self.sweep_interval.as_millis() as u64;
+        let due = match (self.is_full(), last) {
+            (true, NEVER) => true,
+            (true, _) => now.saturating_sub(last) >= interval.min(1_000),
+            (false, NEVER) => now >= interval,
+            (false, _) => now.saturating_sub(last) >= interval,
         };
-        now.saturating_sub(last) >= interval.as_millis() as u64
-            && self
-                .last_sweep_ms
-                .compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed)
-                .is_ok()
+        due && self
+            .last_sweep_ms
+            .compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
     }
 
     fn check_now(&self, bucket: &Bucket, subject: &Subject) -> RateDecision {
@@ -551,6 +556,36 @@ mod tests {
             (0..100u32).all(|n| store.check_now(&bucket, &address(n)).allowed),
             "held subjects lost their budget"
         );
+    }
+
+    /// Reaching the cap starts a sweep: idle keys make room, and new subjects have budgets
+    /// of their own again.
+    #[test]
+    fn reaching_the_cap_sweeps_idle_keys_away() {
+        let store =
+            Arc::new(MemoryStore::with_sweep_interval(Duration::from_millis(50)).with_max_keys(50));
+        let bucket = bucket(5, Duration::from_millis(50));
+        for n in 0..50u32 {
+            let decision = now_or_never(store.check(&bucket, &address(n)));
+            assert!(decision.is_ok_and(|decision| decision.allowed));
+        }
+        std::thread::sleep(Duration::from_millis(60));
+        // Full: this check finds the store full and sweeps (no runtime here: at once).
+        let _ = now_or_never(store.check(&bucket, &address(1000)));
+        assert!(store.len() <= 1, "{}", store.len());
+        let decision = store.check_now(&bucket, &address(2000));
+        assert_eq!(decision.remaining, 4, "a budget of its own");
+    }
+
+    fn now_or_never<T>(future: BoxFuture<'_, T>) -> T {
+        let mut future = future;
+        match future
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+        {
+            std::task::Poll::Ready(output) => output,
+            std::task::Poll::Pending => panic!("the in-memory store waited"),
+        }
     }
 
     #[test]
