@@ -1,5 +1,6 @@
 //! The integration tests of secure-api, in one binary so that their helpers and the
-//! dependency tree are compiled and linked once: HTTP over loopback, JWT attacks, keys shared
+//! dependency tree are compiled and linked once: HTTP over loopback, connection limits under
+//! slow and idle clients, JWT attacks, keys shared
 //! between services and fetched from a provider, audit events, the secure router, the SQLite
 //! and Redis stores, a real OpenID provider, the
 //! examples run as their users run them (the quickstart, the demo, its TLS, the README's
@@ -24,6 +25,7 @@ secure_api::scopes! { "notes:read", "notes:write", "reports:read" }
 mod common;
 
 mod audit;
+mod connections;
 mod demo;
 mod demo_tokens;
 mod http;
