@@ -14,7 +14,6 @@ use secure_api::login::{Login, LoginLimits};
 use secure_api::routing::{SecureRouter, delete, get, post};
 use secure_api::{AuthUser, ClientIp, Principal, Problem, Security, TokenPair, secure};
 use serde_json::{Value, json};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 // Every role and scope the API knows, once. An admin is granted everything a writer is.
@@ -181,10 +180,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         notes,
     };
     let app = routes().with_state(app);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .await?;
+    // Header and idle timeouts, a cap on connections, and the client address for the guard.
+    secure_api::serve(listener, app).await?;
     Ok(())
 }

@@ -41,7 +41,6 @@
 //! `cargo run --example demo -- --manifest` prints every route's policy and exits
 //! (`--manifest json` for JSON).
 
-use axum_server::tls_rustls::RustlsConfig;
 use config::Config;
 use secure_api::login::{Login, LoginLimits};
 use secure_api::mfa::Totp;
@@ -52,7 +51,7 @@ use std::error::Error;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
+use tokio::net::{TcpListener, TcpSocket};
 
 // Every role the API knows, once, at the crate root: an admin is granted what a user is.
 secure_api::roles! { admin > user }
@@ -119,9 +118,8 @@ async fn run() -> Result<(), Box<dyn Error>> {
     };
 
     let address = config.address;
-    let listener = std::net::TcpListener::bind(address)
+    let listener = listen(address)
         .map_err(|error| format!("cannot listen on {address} (DEMO_ADDR): {error}"))?;
-    listener.set_nonblocking(true)?;
     let scheme = if config.tls.is_some() {
         "https"
     } else {
@@ -155,32 +153,30 @@ async fn run() -> Result<(), Box<dyn Error>> {
     if config.tls.is_some() {
         hardening = hardening.hsts();
     }
-    // The guard needs the client address for per-IP limits.
-    let app = hardening
-        .apply(routes().into_router())
-        .with_state(demo)
-        .into_make_service_with_connect_info::<SocketAddr>();
+    let app = hardening.apply(routes().into_router()).with_state(demo);
     println!("listening on {base}");
     match config.tls {
-        Some(tls) => {
-            let handle = axum_server::Handle::new();
-            let shutdown = handle.clone();
-            tokio::spawn(async move {
-                let _ = tokio::signal::ctrl_c().await;
-                shutdown.graceful_shutdown(Some(Duration::from_secs(10)));
-            });
-            axum_server::from_tcp_rustls(listener, RustlsConfig::from_config(Arc::new(tls)))?
-                .handle(handle)
-                .serve(app)
-                .await?;
-        }
+        Some(tls) => tls::serve(listener, tls, app).await?,
+        // Header and idle timeouts, a connection cap, and the client address for the guard.
         None => {
-            axum::serve(tokio::net::TcpListener::from_std(listener)?, app)
+            secure_api::Server::new(listener, app)
                 .with_graceful_shutdown(async {
                     let _ = tokio::signal::ctrl_c().await;
                 })
-                .await?;
+                .await?
         }
     }
     Ok(())
+}
+
+/// A listener whose backlog holds a burst of 1024 connections (`TcpListener::bind` gives 128):
+/// over the connection cap, that is where new clients wait.
+fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = match address {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(1024)
 }

@@ -31,6 +31,14 @@ pub(crate) fn is_request_id(value: &HeaderValue) -> bool {
             .all(|byte| byte.is_ascii_alphanumeric() || b"-_.".contains(byte))
 }
 
+/// A connection the server closed before any handler saw its request: a head too slow, too
+/// large or malformed (`serve`). At debug level, since a flood of them is the attack and must
+/// not flood the log as well.
+#[cfg(feature = "serve")]
+pub(crate) fn connection_refused(client: IpAddr, reason: &'static str) {
+    tracing::debug!(target: TARGET, outcome = "deny", reason, client_ip = %client);
+}
+
 /// What an audit event says about one request the guard decides, and the counters each
 /// decision is added to.
 pub(crate) struct Audit<'a> {

@@ -239,8 +239,8 @@ fn canonical(address: IpAddr) -> IpAddr {
     }
 }
 
-/// The client address of a request, or `None` when the server was not started with
-/// `into_make_service_with_connect_info::<SocketAddr>()`.
+/// The client address of a request, or `None` when the server was started neither by
+/// `secure_api::serve` nor with `into_make_service_with_connect_info::<SocketAddr>()`.
 pub(crate) fn client_address(parts: &Parts, proxies: &TrustedProxies) -> Option<IpAddr> {
     let ConnectInfo(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>()?;
     Some(proxies.client_address(peer.ip(), &parts.headers))

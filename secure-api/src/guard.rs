@@ -79,8 +79,8 @@ impl Admission<'_> {
                 outcome = "deny",
                 reason = "no_client_address",
                 handler = spec.handler,
-                "the client address is unknown: serve the router with \
-                 `into_make_service_with_connect_info::<SocketAddr>()`"
+                "the client address is unknown: serve the router with `secure_api::serve` \
+                 or `into_make_service_with_connect_info::<SocketAddr>()`"
             );
             return Err(Problem::internal());
         };

@@ -1,5 +1,6 @@
 //! The integration tests of secure-api, in one binary so that their helpers and the
-//! dependency tree are compiled and linked once: HTTP over loopback, JWT attacks, keys shared
+//! dependency tree are compiled and linked once: HTTP over loopback, connection limits under
+//! slow and idle clients, JWT attacks, keys shared
 //! between services and fetched from a provider, audit events, the secure router, the SQLite
 //! and Redis stores, a real OpenID provider, the
 //! examples run as their users run them (the quickstart, the demo, its TLS, the README's
@@ -25,6 +26,7 @@ mod common;
 
 mod abuse;
 mod audit;
+mod connections;
 mod demo;
 mod demo_config;
 mod demo_tokens;
