@@ -3,7 +3,9 @@
 
 mod store;
 
-pub use store::{MemoryTokenStore, Principal, RefreshRecord, Spend, TokenStore};
+pub use store::{
+    DEFAULT_MAX_TOKENS, MemoryTokenStore, Principal, RefreshRecord, Spend, TokenStore,
+};
 
 use crate::audit;
 use crate::error::ConfigError;

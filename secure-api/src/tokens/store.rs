@@ -4,7 +4,7 @@
 use crate::store::{BoxFuture, StoreUnavailable};
 use crate::time::now;
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 /// Who a login established, and how: what the issued tokens will say.
@@ -110,24 +110,102 @@ pub trait TokenStore: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<bool, StoreUnavailable>>;
 }
 
-/// The in-memory token store: the default for a single instance. Expired entries are dropped
-/// as new ones arrive.
-#[derive(Debug, Default)]
+/// The in-memory token store: the default for a single instance.
+///
+/// It holds at most [`DEFAULT_MAX_TOKENS`] refresh tokens (or
+/// [`with_max_tokens`](Self::with_max_tokens)), and as many revoked access tokens. Expired
+/// entries are swept once a minute, and at once when the store is full; a revoked family is
+/// remembered until its last token would have expired. When a sweep leaves it full, a new
+/// refresh token or revocation is refused ([`StoreUnavailable`]: the sign-in or logout is
+/// answered 503) — no session is dropped to make room.
+#[derive(Debug)]
 pub struct MemoryTokenStore {
     state: Mutex<MemoryTokens>,
+    max_tokens: usize,
 }
+
+/// The refresh tokens a [`MemoryTokenStore`] holds at most by default (≈ 30 MiB of records).
+pub const DEFAULT_MAX_TOKENS: usize = 100_000;
+
+/// How often expired entries are swept, in seconds.
+const SWEEP_SECS: u64 = 60;
 
 #[derive(Debug, Default)]
 struct MemoryTokens {
     refresh: HashMap<String, (RefreshRecord, bool)>,
-    revoked_families: HashSet<String>,
+    /// Each family's last expiry: how long a revocation of it must be remembered.
+    families: HashMap<String, u64>,
+    revoked_families: HashMap<String, u64>,
     revoked_access: HashMap<String, u64>,
+    last_sweep: u64,
+    last_full_sweep: u64,
+}
+
+impl MemoryTokens {
+    /// Drops what has expired: at most every `SWEEP_SECS`, or (`full`) once a second while
+    /// the store is full, so that a flood of sign-ins cannot make every one of them scan it.
+    fn sweep(&mut self, now: u64, full: bool) {
+        let last = match full {
+            true => &mut self.last_full_sweep,
+            false => &mut self.last_sweep,
+        };
+        let due = match full {
+            true => now > *last,
+            false => now >= *last + SWEEP_SECS,
+        };
+        if !due {
+            return;
+        }
+        *last = now;
+        self.refresh
+            .retain(|_, (record, _)| record.expires_at > now);
+        for until in [
+            &mut self.families,
+            &mut self.revoked_families,
+            &mut self.revoked_access,
+        ] {
+            until.retain(|_, until| *until > now);
+        }
+    }
+
+    /// Makes room for one more entry in a map of `len` entries, or says there is none.
+    fn room(
+        &mut self,
+        len: impl Fn(&Self) -> usize,
+        max: usize,
+        now: u64,
+    ) -> Result<(), StoreUnavailable> {
+        self.sweep(now, false);
+        if len(self) >= max {
+            self.sweep(now, true);
+        }
+        match len(self) < max {
+            true => Ok(()),
+            false => Err(StoreUnavailable(format!(
+                "the in-memory token store holds its maximum of {max} entries"
+            ))),
+        }
+    }
+}
+
+impl Default for MemoryTokenStore {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl MemoryTokenStore {
-    /// An empty store.
+    /// An empty store holding at most [`DEFAULT_MAX_TOKENS`] refresh tokens.
     pub fn new() -> Self {
-        Self::default()
+        Self::with_max_tokens(DEFAULT_MAX_TOKENS)
+    }
+
+    /// An empty store holding at most `max` refresh tokens (and `max` revoked access tokens).
+    pub fn with_max_tokens(max: usize) -> Self {
+        Self {
+            state: Mutex::default(),
+            max_tokens: max,
+        }
     }
 
     fn with<T>(&self, change: impl FnOnce(&mut MemoryTokens) -> T) -> T {
@@ -141,15 +219,14 @@ impl MemoryTokenStore {
 
 impl TokenStore for MemoryTokenStore {
     fn insert(&self, record: RefreshRecord) -> BoxFuture<'_, Result<(), StoreUnavailable>> {
-        self.with(|state| {
-            let now = now();
-            state
-                .refresh
-                .retain(|_, (record, _)| record.expires_at > now);
-            state.revoked_access.retain(|_, until| *until > now);
+        let inserted = self.with(|state| {
+            state.room(|state| state.refresh.len(), self.max_tokens, now())?;
+            let last = state.families.entry(record.family.clone()).or_default();
+            *last = (*last).max(record.expires_at);
             state.refresh.insert(record.hash.clone(), (record, false));
+            Ok(())
         });
-        Box::pin(std::future::ready(Ok(())))
+        Box::pin(std::future::ready(inserted))
     }
 
     fn spend<'a>(
@@ -161,13 +238,18 @@ impl TokenStore for MemoryTokenStore {
             let Some((record, spent)) = state.refresh.get_mut(hash) else {
                 return Spend::Invalid;
             };
-            if state.revoked_families.contains(&record.family) || record.expires_at <= now {
+            if state.revoked_families.contains_key(&record.family) || record.expires_at <= now {
                 return Spend::Invalid;
             }
             if *spent {
                 let family = record.family.clone();
                 let subject = record.principal.subject.clone();
-                state.revoked_families.insert(family.clone());
+                let until = state
+                    .families
+                    .get(&family)
+                    .copied()
+                    .unwrap_or(record.expires_at);
+                state.revoked_families.insert(family.clone(), until);
                 return Spend::Reused { family, subject };
             }
             *spent = true;
@@ -177,7 +259,12 @@ impl TokenStore for MemoryTokenStore {
     }
 
     fn revoke_family<'a>(&'a self, family: &'a str) -> BoxFuture<'a, Result<(), StoreUnavailable>> {
-        self.with(|state| state.revoked_families.insert(family.to_owned()));
+        // A family this store does not know has no token here to revoke.
+        self.with(|state| {
+            if let Some(until) = state.families.get(family).copied() {
+                state.revoked_families.insert(family.to_owned(), until);
+            }
+        });
         Box::pin(std::future::ready(Ok(())))
     }
 
@@ -201,8 +288,14 @@ impl TokenStore for MemoryTokenStore {
         jti: &'a str,
         until: u64,
     ) -> BoxFuture<'a, Result<(), StoreUnavailable>> {
-        self.with(|state| state.revoked_access.insert(jti.to_owned(), until));
-        Box::pin(std::future::ready(Ok(())))
+        let revoked = self.with(|state| {
+            if !state.revoked_access.contains_key(jti) {
+                state.room(|state| state.revoked_access.len(), self.max_tokens, now())?;
+            }
+            state.revoked_access.insert(jti.to_owned(), until);
+            Ok(())
+        });
+        Box::pin(std::future::ready(revoked))
     }
 
     fn is_revoked<'a>(
@@ -267,6 +360,33 @@ mod tests {
             store.spend("c", now()).await.expect("spend"),
             Spend::Invalid
         );
+    }
+
+    /// Full after a sweep: a new sign-in is refused, and no session is dropped for it.
+    #[tokio::test]
+    async fn a_full_store_refuses_new_tokens_and_keeps_the_old() {
+        let store = MemoryTokenStore::with_max_tokens(2);
+        let later = now() + 60;
+        store
+            .insert(record("a", "f1", later))
+            .await
+            .expect("insert");
+        store
+            .insert(record("b", "f2", later))
+            .await
+            .expect("insert");
+        assert!(store.insert(record("c", "f3", later)).await.is_err());
+        assert!(matches!(store.spend("a", now()).await, Ok(Spend::Fresh(_))));
+        // An expired entry makes room at once.
+        let store = MemoryTokenStore::with_max_tokens(1);
+        store
+            .insert(record("old", "f1", now()))
+            .await
+            .expect("insert");
+        store
+            .insert(record("new", "f2", later))
+            .await
+            .expect("room made");
     }
 
     #[tokio::test]
