@@ -1,7 +1,7 @@
 //! The integration tests of secure-api, in one binary so that their helpers and the
 //! dependency tree are compiled and linked once: HTTP over loopback, JWT attacks, keys shared
 //! between services and fetched from a provider, audit events, the secure router, the SQLite
-//! and Redis stores, a real OpenID provider, the
+//! and Redis stores (one server and a cluster), a real OpenID provider, the
 //! examples run as their users run them (the quickstart, the demo, its TLS, the README's
 //! walk-throughs) and the trybuild UI tests.
 //!
@@ -35,6 +35,9 @@ mod oidc;
 mod quickstart;
 mod readme;
 mod redis;
+mod redis_cluster;
+mod redis_server;
+mod redis_store;
 mod routing;
 mod sqlite_store;
 mod tls;
