@@ -2,7 +2,7 @@
 //! dependency tree are compiled and linked once: HTTP over loopback, connection limits under
 //! slow and idle clients, JWT attacks, keys shared
 //! between services and fetched from a provider, audit events, the secure router, the SQLite
-//! and Redis stores, a real OpenID provider, the
+//! and Redis stores (one server and a cluster), a real OpenID provider, the
 //! examples run as their users run them (the quickstart, the demo, its TLS, the README's
 //! walk-throughs) and the trybuild UI tests.
 //!
@@ -39,6 +39,9 @@ mod oidc;
 mod quickstart;
 mod readme;
 mod redis;
+mod redis_cluster;
+mod redis_server;
+mod redis_store;
 mod routing;
 mod sqlite_store;
 mod tls;

@@ -6,79 +6,13 @@
 //! Redis a failure.
 
 use crate::common::{self, Answer, HmacKey, client, serve};
+use crate::redis_server::RedisServer;
 use axum::Router;
 use secure_api::routing::{SecureRouter, get};
 use secure_api::store::RedisStore;
 use secure_api::{AuthUser, Principal, Security, secure};
-use std::net::{SocketAddr, TcpListener};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-
-/// A `redis-server` child process, killed on drop.
-struct RedisServer {
-    child: Child,
-    port: u16,
-}
-
-impl RedisServer {
-    /// Starts one, or says why not (`None`) when the binary is missing and not required.
-    fn start() -> Option<Self> {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
-        Self::start_on(port)
-    }
-
-    fn start_on(port: u16) -> Option<Self> {
-        let spawned = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        let child = match spawned {
-            Ok(child) => child,
-            Err(error) if std::env::var("TESTS_REQUIRE_REDIS").is_ok_and(|v| v == "1") => {
-                panic!("TESTS_REQUIRE_REDIS=1 but redis-server cannot start: {error}")
-            }
-            Err(error) => {
-                eprintln!(
-                    "\n*** SKIPPED: redis-server cannot start ({error}); the Redis tests did NOT \
-                     run. Install redis-server, or run .ci/run. ***\n"
-                );
-                return None;
-            }
-        };
-        let server = Self { child, port };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "redis-server did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Some(server)
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    fn stop(mut self) -> u16 {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.port
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[secure(rate = "100/15m")]
 async fn limited(user: AuthUser) -> String {

@@ -1,6 +1,7 @@
 //! Token lifecycle: short-lived access tokens (RFC 9068), opaque refresh tokens rotated on
 //! every use with reuse detection, and revocation — over a [`TokenStore`].
 
+mod refresh;
 mod store;
 
 pub use store::{
@@ -15,7 +16,6 @@ use crate::store::StoreUnavailable;
 use crate::time::now;
 use axum::http::StatusCode;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,7 +28,8 @@ pub struct TokenPair {
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: u64,
-    /// The opaque refresh token: 256 random bits, stored server-side only as a hash.
+    /// The opaque refresh token: 256 random bits after the id of its family, stored
+    /// server-side only as a hash.
     pub refresh_token: String,
 }
 
@@ -104,7 +105,7 @@ impl Issuer {
     }
 
     pub(crate) async fn issue(&self, principal: &Principal) -> Result<TokenPair, TokenError> {
-        self.issue_in_family(principal, random_id()).await
+        self.issue_in_family(principal, refresh::new_family()).await
     }
 
     async fn issue_in_family(
@@ -114,11 +115,13 @@ impl Issuer {
     ) -> Result<TokenPair, TokenError> {
         let access_ttl = self.0.access_token_ttl;
         let access_token = self.sign_access_token(principal, access_ttl)?;
-        let refresh_token = new_refresh_token();
+        // Families come from `new_family`; a store that answers another form is unreadable.
+        let (refresh_token, key) = refresh::new_token(&family)
+            .ok_or_else(|| StoreUnavailable("a refresh family of an unknown form".into()))?;
         self.0
             .store
             .insert(RefreshRecord {
-                hash: refresh_hash(&refresh_token),
+                hash: key,
                 family,
                 principal: principal.clone(),
                 expires_at: now() + self.0.refresh_token_ttl.as_secs(),
@@ -133,11 +136,11 @@ impl Issuer {
     }
 
     pub(crate) async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, TokenError> {
-        let spend = self
-            .0
-            .store
-            .spend(&refresh_hash(refresh_token), now())
-            .await?;
+        // A string that is no token of ours is as invalid as an unknown token.
+        let spend = match refresh::store_key(refresh_token) {
+            Some(key) => self.0.store.spend(&key, now()).await?,
+            None => Spend::Invalid,
+        };
         match spend {
             Spend::Fresh(record) => {
                 let principal = record.principal;
@@ -180,12 +183,8 @@ impl Issuer {
         if let Some(jti) = user.jti() {
             self.0.store.revoke_access(jti, user.expires_at()).await?;
         }
-        if let Some(token) = refresh_token
-            && let Some(family) = self
-                .0
-                .store
-                .family_of(&refresh_hash(token), user.subject())
-                .await?
+        if let Some(key) = refresh_token.and_then(refresh::store_key)
+            && let Some(family) = self.0.store.family_of(&key, user.subject()).await?
         {
             self.0.store.revoke_family(&family).await?;
         }
@@ -234,32 +233,4 @@ impl Issuer {
 
 fn random_id() -> String {
     format!("{:032x}", rand::random::<u128>())
-}
-
-/// SHA-256 of a refresh token, hex: what the store keys it by.
-fn refresh_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
-
-fn new_refresh_token() -> String {
-    use base64::Engine as _;
-    let bytes: [u8; 32] = rand::random();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn refresh_tokens_are_256_bits_and_hashed() {
-        let token = new_refresh_token();
-        assert_eq!(token.len(), 43);
-        assert_ne!(token, new_refresh_token());
-        assert_eq!(refresh_hash(&token).len(), 64);
-        assert!(!refresh_hash(&token).contains(&token));
-    }
 }

@@ -50,7 +50,9 @@ impl Principal {
 /// A refresh token as the store keeps it: by the hash of the token, never the token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshRecord {
-    /// SHA-256 of the token, hex.
+    /// The key the token is found by: `<family>.<SHA-256 of the token, hex>`. The family
+    /// comes first so that a store keeping each family in one place (Redis Cluster) finds it
+    /// from the key alone.
     pub hash: String,
     /// The rotation chain this token belongs to; reuse revokes the whole family.
     pub family: String,

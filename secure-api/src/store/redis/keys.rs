@@ -1,0 +1,147 @@
+//! The key layout: `<prefix>{<tag>}` for state of one key, `<prefix>{family:<id>}:<part>`
+//! for the keys of a refresh family.
+//!
+//! Redis Cluster places a key by its hash tag, the text between the first `{` and the next
+//! `}`: every key a script touches carries the same tag, so each decision runs on one node,
+//! and different subjects and families spread over the slots.
+
+use crate::limit::Subject;
+
+/// Builds the keys of one store.
+#[derive(Debug, Clone)]
+pub(super) struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    /// Braces are dropped from the prefix: the first `{…}` of a key decides its slot, and an
+    /// empty `{}` there would make Redis hash whole keys, splitting a family over slots.
+    pub(super) fn new(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.chars().filter(|c| !matches!(c, '{' | '}')).collect(),
+        }
+    }
+
+    pub(super) fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    fn tagged(&self, tag: &[&str], part: Option<&str>) -> String {
+        let mut key = format!("{}{{{}}}", self.prefix, tag.join(":"));
+        if let Some(part) = part {
+            key.push(':');
+            key.push_str(part);
+        }
+        key
+    }
+
+    /// One bucket of one subject. The rate is part of the key, so that changing a handler's
+    /// rate starts a new count rather than reading the old one with the new interval.
+    pub(super) fn rate(
+        &self,
+        bucket: &str,
+        max: u32,
+        window_ms: u128,
+        subject: &Subject,
+    ) -> String {
+        let rate = format!("{max}/{window_ms}ms");
+        let subject = match subject {
+            Subject::Ip(address) => format!("ip:{address}"),
+            Subject::User(user) => format!("user:{user}"),
+            Subject::Global => "global".to_owned(),
+        };
+        self.tagged(&["rate", bucket, &rate, &subject], None)
+    }
+
+    pub(super) fn failures(&self, name: &str, key: &str) -> String {
+        self.tagged(&["failures", name, key], None)
+    }
+
+    pub(super) fn once(&self, name: &str, key: &str) -> String {
+        self.tagged(&["once", name, key], None)
+    }
+
+    pub(super) fn revoked_access(&self, jti: &str) -> String {
+        self.tagged(&["revoked_access", jti], None)
+    }
+
+    /// The keys of one refresh family, which every token script declares together.
+    pub(super) fn family(&self, family: &str) -> FamilyKeys {
+        FamilyKeys {
+            last: self.tagged(&["family", family], Some("last")),
+            revoked: self.tagged(&["family", family], Some("revoked")),
+            token_prefix: self.tagged(&["family", family], Some("token:")),
+        }
+    }
+}
+
+/// The keys of one refresh family, all with the tag `family:<id>`.
+pub(super) struct FamilyKeys {
+    /// The expiry of the family's newest token: how long a revocation must last.
+    pub(super) last: String,
+    /// Present while the family is revoked.
+    pub(super) revoked: String,
+    token_prefix: String,
+}
+
+impl FamilyKeys {
+    /// A token of the family, by the key its issuer gave it.
+    pub(super) fn token(&self, key: &str) -> String {
+        format!("{}{key}", self.token_prefix)
+    }
+}
+
+/// The family a token's store key names: `<family>.<hash>` (`tokens::refresh` makes them).
+pub(super) fn family_of_key(key: &str) -> Option<&str> {
+    key.split_once('.')
+        .map(|(family, _)| family)
+        .filter(|family| !family.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The slot-deciding part of a key, as Redis Cluster reads it.
+    fn hash_tag(key: &str) -> &str {
+        let Some(open) = key.find('{') else {
+            return key;
+        };
+        match key[open + 1..].find('}') {
+            Some(0) | None => key,
+            Some(close) => &key[open + 1..open + 1 + close],
+        }
+    }
+
+    #[test]
+    fn a_family_shares_one_tag_whatever_the_prefix() {
+        for prefix in ["secure_api:", "", "a{}b:", "x{y", "}{"] {
+            let keys = Keys::new(prefix);
+            let family = keys.family("0123abcd");
+            let token = family.token("0123abcd.ff00");
+            let tags = [
+                hash_tag(&family.last),
+                hash_tag(&family.revoked),
+                hash_tag(&token),
+            ];
+            assert!(tags.iter().all(|tag| *tag == "family:0123abcd"), "{tags:?}");
+        }
+    }
+
+    #[test]
+    fn single_keys_are_tagged_by_their_whole_identity() {
+        let keys = Keys::new("app:");
+        assert_eq!(
+            keys.failures("login_account", "h1"),
+            "app:{failures:login_account:h1}"
+        );
+        assert_eq!(keys.once("totp", "bob"), "app:{once:totp:bob}");
+        assert_eq!(
+            keys.rate("api", 30, 60_000, &Subject::Global),
+            "app:{rate:api:30/60000ms:global}"
+        );
+        assert_eq!(family_of_key("f00.abc"), Some("f00"));
+        assert_eq!(family_of_key("nodot"), None);
+        assert_eq!(family_of_key(".abc"), None);
+    }
+}

@@ -1,0 +1,117 @@
+//! The [`RateLimitStore`] on Redis: budgets, failure counts and one-time values, each one
+//! script or one command.
+
+use super::RedisStore;
+use super::scripts::{ADD_FAILURE, FAILURES, GCRA, SPEND_ONCE};
+use crate::limit::{
+    Bucket, FailureCounter, Failures, OneTime, RateDecision, RateLimitStore, Subject,
+};
+use crate::store::{BoxFuture, StoreUnavailable};
+use std::time::Duration;
+
+impl RateLimitStore for RedisStore {
+    fn check<'a>(
+        &'a self,
+        bucket: &'a Bucket,
+        subject: &'a Subject,
+    ) -> BoxFuture<'a, Result<RateDecision, StoreUnavailable>> {
+        Box::pin(async move {
+            let rate = bucket.rate;
+            let interval_us = (rate.window.as_micros() / u128::from(rate.max.max(1))).max(1);
+            let key = self
+                .keys()
+                .rate(bucket.name, rate.max, rate.window.as_millis(), subject);
+            let invocation = GCRA
+                .on(&[&key])
+                .arg(u64::try_from(interval_us).unwrap_or(u64::MAX))
+                .arg(rate.max);
+            let (allowed, remaining, retry_after_us, reset_us): (i64, i64, i64, i64) = self
+                .call(async |connection| invocation.invoke(connection).await)
+                .await?;
+            let micros = |value: i64| Duration::from_micros(value.max(0) as u64);
+            Ok(RateDecision {
+                allowed: allowed == 1,
+                rate,
+                remaining: remaining.clamp(0, i64::from(u32::MAX)) as u32,
+                retry_after: micros(retry_after_us),
+                reset: micros(reset_us),
+            })
+        })
+    }
+
+    fn failures<'a>(
+        &'a self,
+        counter: &'a FailureCounter<'a>,
+    ) -> BoxFuture<'a, Result<Failures, StoreUnavailable>> {
+        Box::pin(async move {
+            let key = self.keys().failures(counter.name, counter.key);
+            let invocation = FAILURES.on(&[&key]);
+            let answer = self
+                .call(async |connection| invocation.invoke(connection).await)
+                .await?;
+            Ok(failures(answer))
+        })
+    }
+
+    fn add_failure<'a>(
+        &'a self,
+        counter: &'a FailureCounter<'a>,
+    ) -> BoxFuture<'a, Result<Failures, StoreUnavailable>> {
+        Box::pin(async move {
+            let key = self.keys().failures(counter.name, counter.key);
+            let invocation = ADD_FAILURE.on(&[&key]).arg(millis(counter.window));
+            let answer = self
+                .call(async |connection| invocation.invoke(connection).await)
+                .await?;
+            Ok(failures(answer))
+        })
+    }
+
+    fn clear_failures<'a>(
+        &'a self,
+        counter: &'a FailureCounter<'a>,
+    ) -> BoxFuture<'a, Result<(), StoreUnavailable>> {
+        Box::pin(async move {
+            let key = self.keys().failures(counter.name, counter.key);
+            self.call(async |connection| {
+                redis::cmd("DEL")
+                    .arg(&key)
+                    .query_async::<()>(connection)
+                    .await
+            })
+            .await
+        })
+    }
+
+    fn spend_once<'a>(
+        &'a self,
+        once: &'a OneTime<'a>,
+        value: u64,
+    ) -> BoxFuture<'a, Result<bool, StoreUnavailable>> {
+        Box::pin(async move {
+            let key = self.keys().once(once.name, once.key);
+            // PX 0 is refused by Redis; a value remembered for no time is accepted again at
+            // once, which is what a 1 ms memory amounts to.
+            let invocation = SPEND_ONCE
+                .on(&[&key])
+                .arg(value.to_string())
+                .arg(millis(once.ttl).max(1));
+            let accepted: i64 = self
+                .call(async |connection| invocation.invoke(connection).await)
+                .await?;
+            Ok(accepted == 1)
+        })
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A count and the ms left of its window, as the scripts answer them.
+fn failures((count, left_ms): (i64, i64)) -> Failures {
+    Failures {
+        count: count.clamp(0, i64::from(u32::MAX)) as u32,
+        resets_in: Duration::from_millis(left_ms.max(0) as u64),
+    }
+}

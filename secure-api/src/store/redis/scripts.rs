@@ -1,0 +1,199 @@
+//! Every decision of the Redis store as one Lua script: one round trip, atomic.
+//!
+//! Each script names every key it touches in `KEYS`, and the keys of one call share a hash
+//! tag (see `keys.rs`), so that Redis Cluster runs the whole decision on one node. Scripts are
+//! called by `EVALSHA`; a node that does not know one yet (first use, a restart, a replica
+//! just promoted) gets the body once by `EVAL` on the same key, which also caches it there.
+//! redis-rs's own fallback loads the script with `SCRIPT LOAD` on every node of a cluster,
+//! which fails while one of them is down — exactly during a failover.
+
+use redis::aio::ConnectionLike;
+use redis::{Cmd, ErrorKind, FromRedisValue, RedisResult, Script, ToRedisArgs};
+use std::sync::OnceLock;
+
+/// A Lua script and its SHA-1, computed on first use.
+pub(super) struct Lua {
+    code: &'static str,
+    sha: OnceLock<String>,
+}
+
+impl Lua {
+    const fn new(code: &'static str) -> Self {
+        Self {
+            code,
+            sha: OnceLock::new(),
+        }
+    }
+
+    fn sha(&self) -> &str {
+        self.sha
+            .get_or_init(|| Script::new(self.code).get_hash().to_owned())
+    }
+
+    /// A call of this script on `keys`; arguments follow with [`Invocation::arg`].
+    pub(super) fn on(&'static self, keys: &[&str]) -> Invocation {
+        Invocation {
+            lua: self,
+            keys: keys.iter().map(|key| (*key).to_owned()).collect(),
+            args: Vec::new(),
+        }
+    }
+}
+
+/// One call of a script, with its keys and arguments.
+pub(super) struct Invocation {
+    lua: &'static Lua,
+    keys: Vec<String>,
+    args: Vec<Vec<u8>>,
+}
+
+impl Invocation {
+    pub(super) fn arg(mut self, arg: impl ToRedisArgs) -> Self {
+        self.args.extend(arg.to_redis_args());
+        self
+    }
+
+    fn command(&self, verb: &str, script: &str) -> Cmd {
+        let mut command = redis::cmd(verb);
+        command.arg(script).arg(self.keys.len()).arg(&self.keys);
+        for arg in &self.args {
+            command.arg(arg.as_slice());
+        }
+        command
+    }
+
+    pub(super) async fn invoke<T: FromRedisValue>(
+        &self,
+        connection: &mut (impl ConnectionLike + Send),
+    ) -> RedisResult<T> {
+        match self
+            .command("EVALSHA", self.lua.sha())
+            .query_async(connection)
+            .await
+        {
+            Err(error) if error.kind() == ErrorKind::NoScriptError => {
+                self.command("EVAL", self.lua.code)
+                    .query_async(connection)
+                    .await
+            }
+            answer => answer,
+        }
+    }
+}
+
+/// GCRA, the same algorithm as the in-memory limiter: a bucket of `max` requests that earns
+/// one back every `interval`. The key holds the theoretical arrival time (TAT) in
+/// microseconds of Redis' own clock, so every instance shares one clock, and expires when the
+/// bucket is full again.
+///
+/// KEYS[1] = bucket key; ARGV[1] = interval µs; ARGV[2] = max.
+/// Returns {allowed, remaining, retry_after µs, reset µs}.
+pub(super) static GCRA: Lua = Lua::new(
+    r"
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local interval = tonumber(ARGV[1])
+local max = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local new_tat = tat + interval
+local allow_at = new_tat - interval * max
+if now < allow_at then
+  return {0, 0, allow_at - now, tat - now}
+end
+redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil((new_tat - now) / 1000))
+return {1, math.floor((now - allow_at) / interval), 0, new_tat - now}
+",
+);
+
+/// Peeks at a failure count. KEYS[1] = count key. Returns {count, ms until it is forgotten}.
+pub(super) static FAILURES: Lua = Lua::new(
+    r"
+local count = redis.call('GET', KEYS[1])
+if not count then return {0, 0} end
+return {tonumber(count), redis.call('PTTL', KEYS[1])}
+",
+);
+
+/// Counts one failure; the first one starts the window. KEYS[1] = count key;
+/// ARGV[1] = window ms. Returns {count, ms until it is forgotten}.
+///
+/// A count found without an expiry (written by hand, or by something else under this
+/// prefix) is given one, so that no count outlives its window for ever.
+pub(super) static ADD_FAILURE: Lua = Lua::new(
+    r"
+local count = redis.call('INCR', KEYS[1])
+local left = redis.call('PTTL', KEYS[1])
+if count == 1 or left < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  left = tonumber(ARGV[1])
+end
+return {count, left}
+",
+);
+
+/// Records a one-time value if it is greater than the one recorded. KEYS[1] = value key;
+/// ARGV[1] = the value (decimal); ARGV[2] = ms to remember it. Returns 1 if accepted.
+///
+/// Values are compared as decimal strings, digit by digit: Lua's numbers are doubles, exact
+/// only to 2^53, and its string order follows the server's locale.
+pub(super) static SPEND_ONCE: Lua = Lua::new(
+    r"
+local function at_least(a, b)
+  if #a ~= #b then return #a > #b end
+  for i = 1, #a do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x > y end
+  end
+  return true
+end
+local recorded = redis.call('GET', KEYS[1])
+if recorded and at_least(recorded, ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+",
+);
+
+/// Records a refresh token. KEYS[1] = token key, KEYS[2] = the family's last expiry;
+/// ARGV[1] = family, ARGV[2] = principal (JSON), ARGV[3] = expiry (s since the epoch).
+pub(super) static INSERT: Lua = Lua::new(
+    r"
+redis.call('HSET', KEYS[1], 'family', ARGV[1], 'principal', ARGV[2], 'expires_at', ARGV[3], 'spent', '0')
+redis.call('EXPIREAT', KEYS[1], ARGV[3])
+local last = tonumber(redis.call('GET', KEYS[2]) or '0')
+if tonumber(ARGV[3]) > last then
+  redis.call('SET', KEYS[2], ARGV[3], 'EXAT', ARGV[3])
+end
+return 1
+",
+);
+
+/// Spends a refresh token. KEYS[1] = token key, KEYS[2] = the family's last expiry,
+/// KEYS[3] = the family's revocation; ARGV[1] = now (s), ARGV[2] = family.
+/// Returns {'fresh', family, principal, expires_at} | {'reused', family, principal} |
+/// {'invalid'}. On reuse the family is revoked until its last token would have expired.
+pub(super) static SPEND: Lua = Lua::new(
+    r"
+local record = redis.call('HMGET', KEYS[1], 'family', 'principal', 'expires_at', 'spent')
+if not record[1] or record[1] ~= ARGV[2] then return {'invalid'} end
+if redis.call('EXISTS', KEYS[3]) == 1 then return {'invalid'} end
+if tonumber(record[3]) <= tonumber(ARGV[1]) then return {'invalid'} end
+if record[4] == '1' then
+  local last = redis.call('GET', KEYS[2]) or record[3]
+  redis.call('SET', KEYS[3], '1', 'EXAT', last)
+  return {'reused', record[1], record[2]}
+end
+redis.call('HSET', KEYS[1], 'spent', '1')
+return {'fresh', record[1], record[2], record[3]}
+",
+);
+
+/// Revokes a family until its last token would have expired. KEYS[1] = the family's last
+/// expiry, KEYS[2] = the family's revocation.
+pub(super) static REVOKE_FAMILY: Lua = Lua::new(
+    r"
+local last = redis.call('GET', KEYS[1])
+if last then redis.call('SET', KEYS[2], '1', 'EXAT', last) end
+return 1
+",
+);

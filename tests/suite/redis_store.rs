@@ -1,0 +1,275 @@
+//! `RedisStore`'s failure counts and one-time values against a real `redis-server`, shared by
+//! two stores built separately — two connection pools, as two instances of an API have: the
+//! semantics of the in-memory store (`limit/memory.rs`), held for the whole fleet.
+
+use crate::redis_server::RedisServer;
+use secure_api::limit::{FailureCounter, OneTime, RateLimitStore};
+use secure_api::store::RedisStore;
+use std::time::Duration;
+
+/// Two instances' stores on one Redis, under one prefix.
+fn fleet(redis: &RedisServer, prefix: &str) -> (RedisStore, RedisStore) {
+    let store = || {
+        RedisStore::new(&redis.url())
+            .expect("redis url")
+            .with_prefix(prefix)
+            .with_timeout(Duration::from_secs(2))
+    };
+    (store(), store())
+}
+
+#[tokio::test]
+async fn failure_counts_are_fleet_wide_and_forgotten_with_their_window() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let (a, b) = fleet(&redis, "failures:");
+    let counter = FailureCounter {
+        name: "login_account",
+        key: "9f86d081884c7d65",
+        window: Duration::from_millis(400),
+    };
+    assert_eq!(a.failures(&counter).await.expect("peek").count, 0);
+    assert_eq!(a.add_failure(&counter).await.expect("add").count, 1);
+    let second = b
+        .add_failure(&counter)
+        .await
+        .expect("add on the other instance");
+    assert_eq!(second.count, 2);
+    assert!(
+        second.resets_in > Duration::ZERO && second.resets_in <= Duration::from_millis(400),
+        "{second:?}"
+    );
+    let peek = a.failures(&counter).await.expect("peek");
+    assert_eq!(peek.count, 2, "a peek counts nothing");
+    assert!(peek.resets_in <= second.resets_in);
+
+    // Another name or key is another count.
+    let other = FailureCounter {
+        name: "login_address",
+        ..counter
+    };
+    assert_eq!(b.failures(&other).await.expect("peek").count, 0);
+
+    b.clear_failures(&counter).await.expect("clear");
+    assert_eq!(a.failures(&counter).await.expect("peek").count, 0);
+
+    // The first failure starts the window; the count is forgotten when it has passed, and
+    // the next failure starts a new one.
+    a.add_failure(&counter).await.expect("add");
+    b.add_failure(&counter).await.expect("add");
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let forgotten = b.failures(&counter).await.expect("peek");
+    assert_eq!((forgotten.count, forgotten.resets_in), (0, Duration::ZERO));
+    let fresh = a.add_failure(&counter).await.expect("add");
+    assert_eq!(fresh.count, 1, "a new window");
+    assert!(fresh.resets_in > Duration::from_millis(300), "{fresh:?}");
+}
+
+#[tokio::test]
+async fn concurrent_failures_are_each_counted_once() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let (a, b) = fleet(&redis, "concurrent-failures:");
+    let counter = FailureCounter {
+        name: "login_address",
+        key: "192.0.2.7",
+        window: Duration::from_secs(60),
+    };
+    let tasks: Vec<_> = (0..40)
+        .map(|n| {
+            let store = if n % 2 == 0 { a.clone() } else { b.clone() };
+            tokio::spawn(async move { store.add_failure(&counter).await.expect("add").count })
+        })
+        .collect();
+    let mut counts = Vec::new();
+    for task in tasks {
+        counts.push(task.await.expect("task"));
+    }
+    counts.sort_unstable();
+    assert_eq!(
+        counts,
+        (1..=40).collect::<Vec<u32>>(),
+        "each count seen once"
+    );
+    assert_eq!(a.failures(&counter).await.expect("peek").count, 40);
+}
+
+#[tokio::test]
+async fn a_one_time_value_is_accepted_once_by_the_whole_fleet() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let (a, b) = fleet(&redis, "once:");
+    let once = OneTime {
+        name: "totp",
+        key: "account-42",
+        ttl: Duration::from_secs(90),
+    };
+    // Twenty concurrent uses of one code, over two instances: exactly one passes.
+    let tasks: Vec<_> = (0..20)
+        .map(|n| {
+            let store = if n % 2 == 0 { a.clone() } else { b.clone() };
+            tokio::spawn(async move { store.spend_once(&once, 58_806_123).await.expect("spend") })
+        })
+        .collect();
+    let mut accepted = 0;
+    for task in tasks {
+        accepted += usize::from(task.await.expect("task"));
+    }
+    assert_eq!(accepted, 1);
+
+    // A value below the last accepted one is spent too; a greater one is accepted once.
+    assert!(!a.spend_once(&once, 58_806_122).await.expect("spend"));
+    assert!(b.spend_once(&once, 58_806_124).await.expect("spend"));
+    assert!(!a.spend_once(&once, 58_806_124).await.expect("spend"));
+
+    // Every u64 compares exactly, past the 2^53 where Lua's numbers stop being exact.
+    let big = OneTime {
+        key: "account-big",
+        ..once
+    };
+    assert!(a.spend_once(&big, u64::MAX - 1).await.expect("spend"));
+    assert!(!b.spend_once(&big, u64::MAX - 2).await.expect("spend"));
+    assert!(!b.spend_once(&big, u64::MAX - 1).await.expect("spend"));
+    assert!(b.spend_once(&big, u64::MAX).await.expect("spend"));
+    assert!(
+        a.spend_once(
+            &OneTime {
+                key: "nine",
+                ..once
+            },
+            9
+        )
+        .await
+        .expect("spend")
+    );
+    assert!(
+        b.spend_once(
+            &OneTime {
+                key: "nine",
+                ..once
+            },
+            10
+        )
+        .await
+        .expect("spend"),
+        "10 > 9 though \"10\" < \"9\" as text"
+    );
+
+    // The value is remembered for `ttl` after the last acceptance, then forgotten.
+    let short = OneTime {
+        key: "account-short",
+        ttl: Duration::from_millis(300),
+        ..once
+    };
+    assert!(a.spend_once(&short, 7).await.expect("spend"));
+    assert!(!b.spend_once(&short, 7).await.expect("spend"));
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert!(b.spend_once(&short, 6).await.expect("forgotten, any value"));
+}
+
+/// Whatever the store writes expires on its own: Redis memory stays bounded.
+#[tokio::test]
+async fn every_key_expires_on_its_own() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let (a, _) = fleet(&redis, "bounded:");
+    let counter = FailureCounter {
+        name: "login_account",
+        key: "h",
+        window: Duration::from_secs(60),
+    };
+    a.add_failure(&counter).await.expect("add");
+    a.spend_once(
+        &OneTime {
+            name: "totp",
+            key: "k",
+            ttl: Duration::from_secs(60),
+        },
+        1,
+    )
+    .await
+    .expect("spend");
+    let client = ::redis::Client::open(redis.url()).expect("url");
+    let mut connection = client.get_connection().expect("connect");
+    let keys: Vec<String> = ::redis::cmd("KEYS")
+        .arg("bounded:*")
+        .query(&mut connection)
+        .expect("keys");
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    for key in keys {
+        let ttl: i64 = ::redis::cmd("PTTL")
+            .arg(&key)
+            .query(&mut connection)
+            .expect("pttl");
+        assert!(ttl > 0, "{key} has no expiry");
+    }
+}
+
+/// A certificate chain signed by a CA of the test's own, which no platform trusts, for
+/// 127.0.0.1; the files in the returned directory, and the CA as PEM.
+fn untrusted_chain() -> (tempfile::TempDir, String) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::new()).expect("CA parameters");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "secure-api redis test CA");
+    let ca_key = KeyPair::generate().expect("CA key");
+    let ca = ca_params.self_signed(&ca_key).expect("CA certificate");
+    let issuer = Issuer::new(ca_params, ca_key);
+    let params = CertificateParams::new(vec!["127.0.0.1".to_owned()]).expect("parameters");
+    let key = KeyPair::generate().expect("server key");
+    let cert = params.signed_by(&key, &issuer).expect("server certificate");
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("chain.pem"), cert.pem() + &ca.pem()).expect("chain");
+    std::fs::write(dir.path().join("key.pem"), key.serialize_pem()).expect("key");
+    (dir, ca.pem())
+}
+
+/// `rediss://` speaks TLS and verifies the server's certificate against the platform's
+/// roots: a server whose certificate chains to an unknown CA is refused, though a client
+/// told to trust that CA talks to it; and `#insecure` is refused outright.
+#[tokio::test]
+async fn rediss_verifies_the_server_certificate() {
+    let (dir, ca) = untrusted_chain();
+    let Some(redis) =
+        RedisServer::start_tls(&dir.path().join("chain.pem"), &dir.path().join("key.pem"))
+    else {
+        return;
+    };
+    // The store installs ring as rustls' provider; the trusting client below needs it too.
+    let store = RedisStore::new(&redis.url()).expect("a rediss URL");
+    let trusting = ::redis::Client::build_with_tls(
+        redis.url(),
+        ::redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(ca.into_bytes()),
+        },
+    )
+    .expect("client");
+    let mut connection = trusting
+        .get_multiplexed_async_connection()
+        .await
+        .expect("TLS with the CA trusted");
+    let pong: String = ::redis::cmd("PING")
+        .query_async(&mut connection)
+        .await
+        .expect("PING");
+    assert_eq!(pong, "PONG");
+
+    let once = OneTime {
+        name: "totp",
+        key: "k",
+        ttl: Duration::from_secs(60),
+    };
+    let refused = store.spend_once(&once, 1).await;
+    assert!(refused.is_err(), "an unknown CA was trusted: {refused:?}");
+
+    let insecure = RedisStore::new(&format!("{}#insecure", redis.url()));
+    let error = insecure.expect_err("#insecure is refused").to_string();
+    assert!(error.contains("verification"), "{error}");
+}
