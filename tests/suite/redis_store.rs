@@ -273,3 +273,57 @@ async fn rediss_verifies_the_server_certificate() {
     let error = insecure.expect_err("#insecure is refused").to_string();
     assert!(error.contains("verification"), "{error}");
 }
+
+/// A login lock-out and a spent TOTP code hold on every instance: two `Login`s and two
+/// `Totp`s, each on its own store of one Redis.
+#[tokio::test]
+async fn lock_outs_and_spent_codes_hold_for_the_fleet() {
+    use secure_api::login::{Login, LoginLimits, Passwords};
+    use secure_api::mfa::{Totp, code_at};
+    use std::sync::Arc;
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let (first, second) = fleet(&redis, "fleet-login:");
+    let (first, second): (Arc<dyn RateLimitStore>, Arc<dyn RateLimitStore>) =
+        (Arc::new(first), Arc::new(second));
+    let limits = LoginLimits {
+        per_account_and_address: 3,
+        ..LoginLimits::default()
+    };
+    let login = |store: &Arc<dyn RateLimitStore>| {
+        let passwords = Passwords::with_params(1024, 1, 1).expect("params");
+        Login::with_passwords(passwords, limits).with_store(Arc::clone(store))
+    };
+    let (one, two) = (login(&first), login(&second));
+    let hash = one.hash_password("right").await.expect("hash");
+    async fn attempt(login: &Login, hash: &str, password: &str) -> u16 {
+        let attacker = "198.51.100.66".parse().expect("ip");
+        let stored = Some((hash.to_owned(), ()));
+        match login.attempt("admin", password, attacker, stored).await {
+            Ok(_) => 200,
+            Err(problem) => problem.status().as_u16(),
+        }
+    }
+    // Three failures spread over two instances lock the pair on both.
+    assert_eq!(attempt(&one, &hash, "a").await, 401);
+    assert_eq!(attempt(&two, &hash, "b").await, 401);
+    assert_eq!(attempt(&one, &hash, "c").await, 401);
+    assert_eq!(attempt(&two, &hash, "right").await, 429);
+    assert_eq!(attempt(&one, &hash, "right").await, 429);
+
+    let totp =
+        |store: &Arc<dyn RateLimitStore>| Totp::new("secure-api").with_store(Arc::clone(store));
+    let (one, two) = (totp(&first), totp(&second));
+    let secret = one.enrol("carol").expect("enrol").secret;
+    let now = 1_800_000_000;
+    let code = code_at(&secret, now).expect("code");
+    assert_eq!(
+        one.verify_at("carol", &secret, &code, now).await.ok(),
+        Some(true)
+    );
+    assert_eq!(
+        two.verify_at("carol", &secret, &code, now).await.ok(),
+        Some(false)
+    );
+}
