@@ -223,11 +223,7 @@ impl Admission<'_> {
                 audit.event("allow", "limit_store_unavailable_fail_open");
                 Ok(None)
             }
-            Err(error) => {
-                tracing::error!(target: audit::TARGET, %error, "rate-limit store unavailable");
-                audit.deny("store_unavailable");
-                Err(Problem::unavailable())
-            }
+            Err(error) => Err(limit_store_down(&error, audit)),
         }
     }
 
@@ -255,13 +251,16 @@ impl Admission<'_> {
                 audit.throttle("failed_authentication_limit");
                 Problem::too_many_requests(&decision)
             }
-            Err(error) => {
-                tracing::error!(target: audit::TARGET, %error, "rate-limit store unavailable");
-                audit.deny("store_unavailable");
-                Problem::unavailable()
-            }
+            Err(error) => limit_store_down(&error, audit),
         }
     }
+}
+
+/// A limit that cannot be counted denies (fail closed), logged and audited.
+fn limit_store_down(error: &StoreUnavailable, audit: &Audit<'_>) -> Problem {
+    tracing::error!(target: audit::TARGET, %error, "rate-limit store unavailable");
+    audit.deny("store_unavailable");
+    Problem::unavailable()
 }
 
 /// Why credentials were refused.

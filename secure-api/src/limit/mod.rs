@@ -242,8 +242,9 @@ pub(crate) async fn report_rate_limit(mut request: Request, next: Next) -> Respo
     response
 }
 
-/// Seconds rounded up and at least 1, so that a client never retries too early.
-fn whole_seconds(duration: Duration) -> u64 {
+/// Seconds rounded up and at least 1, so that a client never retries too early: what every
+/// `Retry-After` and `RateLimit` field says.
+pub(crate) fn whole_seconds(duration: Duration) -> u64 {
     let seconds = duration.as_secs() + u64::from(duration.subsec_nanos() > 0);
     seconds.max(1)
 }

@@ -11,7 +11,9 @@ mod passwords;
 pub use passwords::{PasswordCheck, PasswordError, Passwords};
 
 use crate::audit;
-use crate::limit::{FailureCounter, Failures, MemoryStore, RateLimitStore, Subject, opaque_key};
+use crate::limit::{
+    FailureCounter, Failures, MemoryStore, RateLimitStore, Subject, opaque_key, whole_seconds,
+};
 use crate::problem::Problem;
 use crate::store::StoreUnavailable;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -314,12 +316,14 @@ fn store_unavailable(error: &StoreUnavailable, client: IpAddr) -> Problem {
 }
 
 fn locked(retry_after: Duration) -> Problem {
-    let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
     let mut problem = Problem::new(
         StatusCode::TOO_MANY_REQUESTS,
         "Too many failed sign-in attempts; retry after the number of seconds in Retry-After.",
     );
-    problem.set_header(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+    problem.set_header(
+        header::RETRY_AFTER,
+        HeaderValue::from(whole_seconds(retry_after)),
+    );
     problem
 }
 

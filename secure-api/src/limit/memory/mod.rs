@@ -232,10 +232,7 @@ impl MemoryStore {
             key = self.overflow_of(counter.name);
         }
         let now = self.now_ms();
-        let mut entry = self.counts.entry(key).or_insert_with(|| {
-            self.held.fetch_add(1, Ordering::Relaxed);
-            Counted::default()
-        });
+        let mut entry = self.held_entry(&self.counts, key);
         if entry.until_ms <= now {
             *entry = Counted {
                 value: 0,
@@ -262,10 +259,7 @@ impl MemoryStore {
             )));
         }
         let now = self.now_ms();
-        let mut entry = self.once.entry(key).or_insert_with(|| {
-            self.held.fetch_add(1, Ordering::Relaxed);
-            Counted::default()
-        });
+        let mut entry = self.held_entry(&self.once, key);
         let spent = entry.until_ms > now && value <= entry.value;
         if !spent {
             *entry = Counted {
@@ -274,6 +268,19 @@ impl MemoryStore {
             };
         }
         Ok(!spent)
+    }
+
+    /// The entry of `key` in a table of counts or one-time values, counted in `held` when it
+    /// is new.
+    fn held_entry<'t>(
+        &self,
+        table: &'t DashMap<u64, Counted, PreHashed>,
+        key: u64,
+    ) -> dashmap::mapref::one::RefMut<'t, u64, Counted> {
+        table.entry(key).or_insert_with(|| {
+            self.held.fetch_add(1, Ordering::Relaxed);
+            Counted::default()
+        })
     }
 
     /// The count that failures of `name` share past the cap; even, so that it never meets a
