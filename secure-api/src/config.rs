@@ -1,6 +1,7 @@
 //! `SecurityBuilder`: every setting of [`Security`], its default, and [`Security::from_env`],
 //! whose `SECURE_API_*` variables are listed once, with the features they need, in `env.rs`.
 
+use crate::apikey::{self, ApiKeyStore, ApiKeys, MemoryApiKeyStore};
 use crate::audit::{CONFIG_TARGET, Counters};
 use crate::client::TrustedProxies;
 use crate::error::ConfigError;
@@ -94,6 +95,8 @@ pub struct SecurityBuilder {
     default_rate: Option<Rate>,
     failed_auth_rate: Option<Rate>,
     token_store: Option<Arc<dyn TokenStore>>,
+    api_key_store: Option<Arc<dyn ApiKeyStore>>,
+    api_key_prefix: Option<String>,
     access_token_ttl: Option<Duration>,
     refresh_token_ttl: Option<Duration>,
     token_types: Vec<String>,
@@ -183,11 +186,27 @@ impl SecurityBuilder {
         self
     }
 
-    /// Shares rate limits and token state with every other instance through Redis: the same
-    /// store serves as the rate-limit store and the token store.
+    /// Shares rate limits, token state and API keys with every other instance through Redis:
+    /// the same store serves as the rate-limit store, the token store and the API key store.
     #[cfg(feature = "redis")]
     pub fn redis(self, store: crate::store::RedisStore) -> Self {
-        self.rate_limit_store(store.clone()).token_store(store)
+        self.rate_limit_store(store.clone())
+            .token_store(store.clone())
+            .api_key_store(store)
+    }
+
+    /// Where API keys live (their hashes, never the keys); in memory by default.
+    pub fn api_key_store(mut self, store: impl ApiKeyStore) -> Self {
+        self.api_key_store = Some(Arc::new(store));
+        self
+    }
+
+    /// What this application's API keys start with, so that secret scanners can be taught to
+    /// find them: 2 to 12 lowercase letters and digits, starting with a letter; `sapi` by
+    /// default.
+    pub fn api_key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.api_key_prefix = Some(prefix.into());
+        self
     }
 
     /// Where refresh families and revoked access tokens live; in memory by default.
@@ -324,6 +343,21 @@ impl SecurityBuilder {
             access_token_ttl: self.access_token_ttl.unwrap_or(DEFAULT_ACCESS_TOKEN_TTL),
             refresh_token_ttl: self.refresh_token_ttl.unwrap_or(DEFAULT_REFRESH_TOKEN_TTL),
         });
+        let prefix = self
+            .api_key_prefix
+            .as_deref()
+            .unwrap_or(apikey::DEFAULT_PREFIX);
+        if !apikey::is_valid_prefix(prefix) {
+            return Err(ConfigError::Invalid {
+                name: format!("the API key prefix {prefix:?}"),
+                reason: "use 2 to 12 lowercase letters and digits, starting with a letter".into(),
+            });
+        }
+        let api_keys = ApiKeys::new(
+            self.api_key_store
+                .unwrap_or_else(|| Arc::new(MemoryApiKeyStore::new())),
+            prefix,
+        );
         let limits = Limits {
             store: self
                 .store
@@ -339,6 +373,7 @@ impl SecurityBuilder {
             verifier,
             issuer,
             limits,
+            api_keys,
             trusted_proxies: self.trusted_proxies,
             counters: Counters::default(),
         });

@@ -47,6 +47,7 @@
 //! | `login`, `mfa`, `seal` | sign-in and stored secrets | argon2id passwords off the executor, equal-work login, lock-outs per account and address, TOTP with fleet-wide replay checks, fields sealed at rest |
 //! | [`input`] | handler signatures | what a `#[secure]` handler may take, decided by type: [`SecureInput`], [`PathParam`](input::PathParam), [`Valid`], [`Parsed`] |
 //! | [`jwt`] | key configuration | [`Key`](jwt::Key), [`Algorithm`](jwt::Algorithm), the [`ClaimProfile`](jwt::ClaimProfile) of an identity provider, the verified [`Identity`](jwt::Identity) and why a token was refused |
+//! | [`apikey`] | machine clients | API keys: made, listed and revoked by an administrator, sent in `X-API-Key`, stored as hashes behind [`ApiKeyStore`](apikey::ApiKeyStore) |
 //! | [`tokens`] | token state | refresh families and revocation: [`TokenStore`](tokens::TokenStore), the memory store, what they keep |
 //! | [`limit`] | budgets | [`RateLimitStore`](limit::RateLimitStore), the one store of every budget and one-time state; the bounded in-memory [`MemoryStore`](limit::MemoryStore); buckets, subjects, decisions |
 //! | [`store`] | shared state | the Redis and SQLite stores, and the error any store answers with |
@@ -78,6 +79,7 @@
 // tests and doctests too.
 extern crate self as secure_api;
 
+pub mod apikey;
 pub mod audit;
 mod client;
 mod config;

@@ -2,6 +2,7 @@
 //! issuer, the rate limits, the trusted proxies and the audit counters. It is built by
 //! [`SecurityBuilder`](crate::SecurityBuilder) and only read afterwards.
 
+use crate::apikey::ApiKeys;
 use crate::audit::{Counter, Counters};
 use crate::client::TrustedProxies;
 use crate::error::ConfigError;
@@ -25,6 +26,7 @@ pub(crate) struct Inner {
     pub(crate) verifier: Verifier,
     pub(crate) issuer: Issuer,
     pub(crate) limits: Limits,
+    pub(crate) api_keys: ApiKeys,
     pub(crate) trusted_proxies: TrustedProxies,
     pub(crate) counters: Counters,
 }
@@ -41,6 +43,12 @@ impl Security {
     /// `Totp` so that their lock-outs and replay checks hold across every instance.
     pub fn limit_store(&self) -> Arc<dyn RateLimitStore> {
         Arc::clone(&self.inner.limits.store)
+    }
+
+    /// The API keys of machine clients: make, list and revoke them (an administrator's
+    /// routes), for handlers marked `#[secure(api_key)]` or `#[secure(bearer_or_api_key)]`.
+    pub fn api_keys(&self) -> &ApiKeys {
+        &self.inner.api_keys
     }
 
     /// The configured issuer.
