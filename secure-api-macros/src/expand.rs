@@ -2,7 +2,8 @@
 //! with the guard put first and the client inputs wrapped, on the spans `check` recorded.
 
 use crate::model::{
-    Admission, Input, InputCheck, Mfa, Policy, RateKey, Requirement, SecureHandler, Treatment,
+    Admission, Credentials, Input, InputCheck, Mfa, Policy, RateKey, Requirement, SecureHandler,
+    Treatment,
 };
 use crate::names::{Kind, Name};
 use proc_macro2::{Group, Span, TokenStream, TokenTree};
@@ -120,10 +121,11 @@ fn respanned(tokens: TokenStream, span: Span) -> TokenStream {
 /// `PolicySpec::bearer("name").all_roles(&["admin"]).rate(100, 900, RateKey::User)`: a
 /// chain of `const fn` calls, so the policy reads as what it says.
 fn policy_spec(name: &str, policy: &Policy, private: &TokenStream) -> TokenStream {
-    let mut spec = if policy.public {
-        quote!(#private::PolicySpec::public(#name))
-    } else {
-        quote!(#private::PolicySpec::bearer(#name))
+    let mut spec = match policy.credentials {
+        Credentials::Public => quote!(#private::PolicySpec::public(#name)),
+        Credentials::Bearer => quote!(#private::PolicySpec::bearer(#name)),
+        Credentials::ApiKey => quote!(#private::PolicySpec::api_key(#name)),
+        Credentials::BearerOrApiKey => quote!(#private::PolicySpec::bearer_or_api_key(#name)),
     };
     for (requirement, kind) in [(&policy.roles, Kind::Role), (&policy.scopes, Kind::Scope)] {
         let checker = kind.checker();
@@ -158,6 +160,7 @@ fn policy_spec(name: &str, policy: &Policy, private: &TokenStream) -> TokenStrea
         let key = match key {
             RateKey::Ip => quote!(Ip),
             RateKey::User => quote!(User),
+            RateKey::Key => quote!(Key),
             RateKey::Global => quote!(Global),
         };
         spec = quote!(#spec.rate(#max, #window_secs, #private::RateKey::#key));

@@ -22,7 +22,7 @@ pub(crate) fn runtime(krate: Option<syn::Path>) -> syn::Path {
 
 /// What the guard enforces, as the runtime's `PolicySpec` will state it.
 pub(crate) struct Policy {
-    pub(crate) public: bool,
+    pub(crate) credentials: Credentials,
     pub(crate) roles: Requirement,
     pub(crate) scopes: Requirement,
     pub(crate) rate: Option<(Rate, RateKey)>,
@@ -36,7 +36,7 @@ impl Policy {
     /// handler keeps its guard. It never runs, since the crate does not compile.
     pub(crate) fn placeholder() -> Self {
         Self {
-            public: false,
+            credentials: Credentials::Bearer,
             roles: Requirement::Nothing,
             scopes: Requirement::Nothing,
             rate: None,
@@ -44,6 +44,25 @@ impl Policy {
             mfa: None,
             limit_fail_open: false,
         }
+    }
+}
+
+/// Which credentials a handler accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Credentials {
+    /// None: `public`.
+    Public,
+    /// A bearer token: the default.
+    Bearer,
+    /// An API key: `api_key`.
+    ApiKey,
+    /// Either: `bearer_or_api_key`.
+    BearerOrApiKey,
+}
+
+impl Credentials {
+    pub(crate) fn accepts_api_key(self) -> bool {
+        matches!(self, Self::ApiKey | Self::BearerOrApiKey)
     }
 }
 
@@ -71,11 +90,12 @@ pub(crate) struct Rate {
     pub(crate) window_secs: u64,
 }
 
-/// What a rate limit counts by: `rate_key = "ip" | "user" | "global"`.
+/// What a rate limit counts by: `rate_key = "ip" | "user" | "key" | "global"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RateKey {
     Ip,
     User,
+    Key,
     Global,
 }
 

@@ -41,11 +41,14 @@ pub(crate) fn connection_refused(client: IpAddr, reason: &'static str) {
 
 /// What an audit event says about one request the guard decides, and the counters each
 /// decision is added to.
+#[derive(Clone, Copy)]
 pub(crate) struct Audit<'a> {
     pub(crate) spec: &'a PolicySpec,
     pub(crate) parts: &'a Parts,
     pub(crate) client: IpAddr,
     pub(crate) subject: Option<&'a str>,
+    /// The id of the API key presented (never the key).
+    pub(crate) api_key: Option<&'a str>,
     pub(crate) counters: &'a Counters,
 }
 
@@ -75,6 +78,7 @@ impl Audit<'_> {
             method = %self.parts.method,
             route = self.route(),
             subject = self.subject.unwrap_or("-"),
+            api_key = self.api_key.unwrap_or("-"),
             client_ip = %self.client,
             request_id = self.request_id(),
         );
@@ -98,6 +102,7 @@ impl Audit<'_> {
             method = %self.parts.method,
             route = self.route(),
             subject = self.subject.unwrap_or("-"),
+            api_key = self.api_key.unwrap_or("-"),
             client_ip = %self.client,
             request_id = self.request_id(),
         );

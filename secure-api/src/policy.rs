@@ -19,7 +19,7 @@ pub trait Policy: Send + Sync + 'static {
 pub struct PolicySpec {
     /// The handler's function name, used in audit events and problem details.
     pub handler: &'static str,
-    /// Whether a bearer token is required.
+    /// Which credentials the handler accepts.
     pub auth: Auth,
     /// The roles the token must carry.
     pub roles: Requirement,
@@ -89,6 +89,22 @@ impl PolicySpec {
     pub const fn public(handler: &'static str) -> Self {
         Self {
             auth: Auth::Public,
+            ..Self::bearer(handler)
+        }
+    }
+
+    /// A handler for machine clients: it requires an API key (`X-API-Key`).
+    pub const fn api_key(handler: &'static str) -> Self {
+        Self {
+            auth: Auth::ApiKey,
+            ..Self::bearer(handler)
+        }
+    }
+
+    /// A handler that accepts a bearer token or an API key.
+    pub const fn bearer_or_api_key(handler: &'static str) -> Self {
+        Self {
+            auth: Auth::BearerOrApiKey,
             ..Self::bearer(handler)
         }
     }
@@ -189,6 +205,32 @@ pub enum Auth {
     Public,
     /// `Authorization: Bearer <JWT>` (RFC 6750).
     Bearer,
+    /// `X-API-Key: <key>`: a key made by [`ApiKeys::create`](crate::apikey::ApiKeys::create).
+    ApiKey,
+    /// Either a bearer token or an API key, not both.
+    BearerOrApiKey,
+}
+
+impl Auth {
+    /// Whether a bearer token is accepted.
+    pub const fn accepts_bearer(self) -> bool {
+        matches!(self, Self::Bearer | Self::BearerOrApiKey)
+    }
+
+    /// Whether an API key is accepted.
+    pub const fn accepts_api_key(self) -> bool {
+        matches!(self, Self::ApiKey | Self::BearerOrApiKey)
+    }
+
+    /// The name the manifest gives it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Bearer => "bearer",
+            Self::ApiKey => "api_key",
+            Self::BearerOrApiKey => "bearer_or_api_key",
+        }
+    }
 }
 
 /// A declared role or scope, with every name whose holder is granted it.
@@ -270,8 +312,11 @@ impl Rate {
 pub enum RateKey {
     /// The client address (an IPv6 address by its /64 network).
     Ip,
-    /// The authenticated subject (`sub`).
+    /// The authenticated subject: the token's `sub`, or the owner of an API key.
     User,
+    /// The API key a request was made with (a bearer caller: its `sub`), so that each key of
+    /// one owner has a budget of its own.
+    Key,
     /// One budget shared by every caller.
     Global,
 }
@@ -282,6 +327,7 @@ impl RateKey {
         match self {
             Self::Ip => "ip",
             Self::User => "user",
+            Self::Key => "key",
             Self::Global => "global",
         }
     }

@@ -45,6 +45,9 @@ const WWW_AUTHENTICATE_MISSING: &str = "Bearer";
 const WWW_AUTHENTICATE_INVALID: &str = "Bearer error=\"invalid_token\"";
 const WWW_AUTHENTICATE_MALFORMED: &str = "Bearer error=\"invalid_request\"";
 const WWW_AUTHENTICATE_INSUFFICIENT: &str = "Bearer error=\"insufficient_scope\"";
+// API keys have no registered scheme: the challenge names the header, as most APIs' do.
+const WWW_AUTHENTICATE_API_KEY: &str = "ApiKey header=\"X-API-Key\"";
+const WWW_AUTHENTICATE_API_KEY_INVALID: &str = "ApiKey header=\"X-API-Key\", error=\"invalid_key\"";
 
 impl Problem {
     /// A problem with this status and a client-facing explanation.
@@ -84,6 +87,58 @@ impl Problem {
             "The Authorization header is malformed: send one `Authorization: Bearer <token>`.",
         )
         .with_header(header::WWW_AUTHENTICATE, WWW_AUTHENTICATE_MALFORMED)
+    }
+
+    /// 401 for a request to a handler that takes API keys, with no credentials: the
+    /// challenges name what it accepts (`ApiKey`, and `Bearer` if tokens are accepted too).
+    pub fn missing_credentials(accepts_bearer: bool) -> Self {
+        let detail = match accepts_bearer {
+            true => {
+                "This resource requires a bearer token in the Authorization header or an API \
+                 key in the X-API-Key header."
+            }
+            false => "This resource requires an API key in the X-API-Key header.",
+        };
+        let mut problem = Self::new(StatusCode::UNAUTHORIZED, detail);
+        if accepts_bearer {
+            problem.append_header(header::WWW_AUTHENTICATE, WWW_AUTHENTICATE_MISSING);
+        }
+        problem.append_header(header::WWW_AUTHENTICATE, WWW_AUTHENTICATE_API_KEY);
+        problem
+    }
+
+    /// 401 for an API key that was presented and refused. `detail` says more than "not
+    /// valid" only to a caller who holds the real key (revoked, expired).
+    pub fn invalid_api_key(detail: &'static str) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, detail)
+            .with_header(header::WWW_AUTHENTICATE, WWW_AUTHENTICATE_API_KEY_INVALID)
+    }
+
+    /// 400 for an API key in the URL, where access logs, proxies and browser histories keep
+    /// it: refused, whether or not the key is valid.
+    pub fn api_key_in_url() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "API keys are not accepted in the URL, where logs keep them: send the key in the \
+             X-API-Key header, and replace this one, since it has been exposed.",
+        )
+    }
+
+    /// 400 for credentials that cannot be read: several `X-API-Key` headers, a value that is
+    /// not text, or a bearer token and an API key together.
+    pub fn unusable_credentials() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "The credentials are malformed: send one bearer token or one API key.",
+        )
+    }
+
+    /// 403 for a valid API key that lacks a required role or scope.
+    pub fn api_key_not_permitted() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "The API key does not grant access to this resource.",
+        )
     }
 
     /// 403 for a valid token that lacks a required role or scope.
@@ -209,6 +264,10 @@ impl Problem {
     pub fn with_header(mut self, name: HeaderName, value: &'static str) -> Self {
         self.0.headers.insert(name, HeaderValue::from_static(value));
         self
+    }
+
+    fn append_header(&mut self, name: HeaderName, value: &'static str) {
+        self.0.headers.append(name, HeaderValue::from_static(value));
     }
 
     /// Sets a response header.

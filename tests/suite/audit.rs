@@ -227,3 +227,79 @@ async fn an_ignored_forwarding_header_is_noted_once_and_never_quoted() {
         assert!(!everything.contains(value), "{value} was logged");
     }
 }
+
+#[secure_api::secure(api_key, rate = "100/1m")]
+async fn machine(user: AuthUser) -> String {
+    user.subject().to_owned()
+}
+
+/// Events about API keys name the key by its id — made, used, refused, revoked — and never
+/// hold the key.
+#[tokio::test]
+async fn api_key_events_name_the_key_id_and_never_the_key() {
+    use secure_api::apikey::NewApiKey;
+    let capture = Capture::default();
+    let _capturing =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+
+    let security = common::hs256_security(&HmacKey::generate());
+    let address = serve(
+        Router::new()
+            .route("/machine", get(machine))
+            .with_state(security.clone()),
+    )
+    .await;
+    let created = security
+        .api_keys()
+        .create(NewApiKey::new("svc-export", "export"))
+        .await
+        .expect("created");
+    let key = created.key.expose();
+    let id = created.info.id.as_str();
+    let call = |key: String| {
+        let request = client()
+            .get(format!("http://{address}/machine"))
+            .header("x-api-key", key);
+        async move { request.send().await.expect("request").status().as_u16() }
+    };
+    assert_eq!(call(key.to_owned()).await, 200);
+    // A mistyped key fails its checksum: refused without a lookup, and no id is vouched for.
+    let mut wrong = key.to_owned();
+    let secret_start = wrong.len() - 46;
+    wrong.replace_range(secret_start..secret_start + 1, "0");
+    assert_eq!(call(wrong).await, 401);
+    security.api_keys().revoke(id).await.expect("store");
+    assert_eq!(call(key.to_owned()).await, 401);
+
+    let events = capture.0.lock().expect("capture lock").clone();
+    let decisions: Vec<(&str, &str, &str)> = events
+        .iter()
+        .filter(|event| event.contains_key("outcome"))
+        .map(|event| {
+            (
+                event["outcome"].as_str(),
+                event.get("reason").map_or("", String::as_str),
+                event["api_key"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            ("allow", "", id),
+            ("deny", "api_key_malformed", "-"),
+            ("deny", "api_key_revoked", id),
+        ]
+    );
+    let made_and_revoked = events
+        .iter()
+        .filter(|event| event.get("api_key").map(String::as_str) == Some(id))
+        .count();
+    assert_eq!(
+        made_and_revoked, 4,
+        "created, allowed, refused, revoked: {events:?}"
+    );
+    let everything = format!("{events:?}");
+    assert!(!everything.contains(key));
+    assert!(!everything.contains(&key[secret_start..]));
+}

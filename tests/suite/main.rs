@@ -25,6 +25,7 @@ secure_api::scopes! { "notes:read", "notes:write", "reports:read" }
 mod common;
 
 mod abuse;
+mod api_keys;
 mod audit;
 mod connections;
 mod demo;

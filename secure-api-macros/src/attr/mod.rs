@@ -16,6 +16,8 @@ use syn::Meta;
 /// Every argument `#[secure]` accepts, in the order the documentation lists them.
 pub(crate) const ARGUMENTS: &[&str] = &[
     "public",
+    "api_key",
+    "bearer_or_api_key",
     "role",
     "any_role",
     "all_roles",
@@ -35,6 +37,10 @@ pub(crate) const ARGUMENTS: &[&str] = &[
 #[derive(Debug, FromMeta)]
 pub(crate) struct SecureArgs {
     pub(crate) public: Flag,
+    /// API keys only, in `X-API-Key`.
+    pub(crate) api_key: Flag,
+    /// A bearer token or an API key.
+    pub(crate) bearer_or_api_key: Flag,
     pub(crate) role: Option<SpannedValue<OneName<Role>>>,
     pub(crate) any_role: Option<SpannedValue<NameList<Role>>>,
     pub(crate) all_roles: Option<SpannedValue<NameList<Role>>>,

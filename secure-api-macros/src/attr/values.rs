@@ -97,10 +97,12 @@ impl FromMeta for RateKey {
         match value {
             "ip" => Ok(Self::Ip),
             "user" => Ok(Self::User),
+            "key" => Ok(Self::Key),
             "global" => Ok(Self::Global),
             other => Err(Error::custom(format!(
                 "unknown rate key `{other}`; valid keys are `ip` (the client address), \
-                 `user` (the token's subject) and `global` (one budget for everyone)"
+                 `user` (the token's subject or the API key's owner), `key` (the API key) \
+                 and `global` (one budget for everyone)"
             ))),
         }
     }

@@ -304,6 +304,12 @@ impl ApiKeys {
         Ok(info)
     }
 
+    /// The id of a well-formed key of this application (its checksum matching), for audit
+    /// events about a key that was refused.
+    pub(crate) fn key_id<'k>(&self, key: &'k str) -> Option<&'k str> {
+        format::key_id(&self.prefix, key)
+    }
+
     /// Whether `text` starts like one of this application's keys, well-formed or not.
     pub(crate) fn looks_like_key(&self, text: &str) -> bool {
         format::looks_like_key(&self.prefix, text)

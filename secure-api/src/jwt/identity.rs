@@ -74,6 +74,8 @@ pub struct Identity {
     expires_at: u64,
     /// Whether `acr` is one the claim profile accepts as a second factor.
     second_factor_acr: bool,
+    /// The id of the API key this identity was proven by; `None` for a token.
+    api_key: Option<Box<str>>,
     /// The token's payload segment (base64url JSON): every claim, parsed into `claims` on
     /// first use, since most requests need no more than the fields above.
     payload: Box<str>,
@@ -141,6 +143,29 @@ impl Identity {
         self.auth_time
     }
 
+    /// The id of the API key the request was made with; `None` when it carried a token.
+    pub fn api_key_id(&self) -> Option<&str> {
+        self.api_key.as_deref()
+    }
+
+    /// The identity an API key proves: its owner as the subject, with the key's roles and
+    /// scopes and no claims; it expires with the key.
+    pub(crate) fn for_api_key(key: crate::apikey::ApiKeyInfo) -> Identity {
+        Identity {
+            subject: key.owner,
+            roles: key.roles,
+            scopes: key.scopes,
+            amr: Vec::new(),
+            auth_time: None,
+            jti: None,
+            expires_at: key.expires_at.unwrap_or(u64::MAX),
+            second_factor_acr: false,
+            api_key: Some(key.id.into()),
+            payload: Box::default(),
+            claims: OnceLock::new(),
+        }
+    }
+
     /// The token's `jti`, by which it can be revoked.
     pub fn jti(&self) -> Option<&str> {
         self.jti.as_deref()
@@ -187,6 +212,7 @@ impl Identity {
             jti,
             expires_at,
             second_factor_acr: false,
+            api_key: None,
             payload: payload.into(),
             claims: OnceLock::new(),
         })

@@ -139,8 +139,10 @@ pub struct Bucket {
 pub enum Subject {
     /// A client address: an IPv4 address, or the /64 network of an IPv6 address.
     Ip(IpAddr),
-    /// The authenticated subject (`sub` claim).
+    /// The authenticated subject (`sub` claim, or an API key's owner).
     User(Box<str>),
+    /// An API key, by its id.
+    ApiKey(Box<str>),
     /// Everyone at once.
     Global,
 }

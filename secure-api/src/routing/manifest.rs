@@ -2,7 +2,7 @@
 //! snapshot tests.
 
 use crate::Security;
-use crate::policy::{Auth, PolicySpec, Rate, RateKey, Requirement};
+use crate::policy::{PolicySpec, Rate, RateKey, Requirement};
 use axum::http::Method;
 use serde::Serialize;
 use std::fmt;
@@ -168,10 +168,7 @@ impl RouteEntry {
             path: path.to_owned(),
             handler: function,
             policy_of: (function.trim_start_matches("r#") != generated_for).then_some(spec.handler),
-            auth: match spec.auth {
-                Auth::Public => "public",
-                Auth::Bearer => "bearer",
-            },
+            auth: spec.auth.as_str(),
             roles: NameRequirement::from(&spec.roles),
             scopes: NameRequirement::from(&spec.scopes),
             rate: spec

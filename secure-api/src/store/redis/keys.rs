@@ -48,6 +48,7 @@ impl Keys {
         let subject = match subject {
             Subject::Ip(address) => format!("ip:{address}"),
             Subject::User(user) => format!("user:{user}"),
+            Subject::ApiKey(id) => format!("key:{id}"),
             Subject::Global => "global".to_owned(),
         };
         self.tagged(&["rate", bucket, &rate, &subject], None)

@@ -1,16 +1,18 @@
 //! The rules that relate the arguments to each other and to the handler's signature, one
 //! function per rule, all run in one pass so that every mistake is reported at once. Their
 //! outcome is the [`SecureHandler`] that `expand` turns into code; the client inputs are
-//! classified here, once.
+//! classified here, once. The rules among the policy arguments are in `policy.rs`, those on
+//! the signature and its inputs here.
 
-use crate::attr::{ArgumentNames, MaxAge, SecureArgs};
+mod policy;
+
+use crate::attr::SecureArgs;
 use crate::inputs::{self, Argument, Mode, Shape};
 use crate::item::{self, Function};
-use crate::model::{self, InputCheck, Mfa, Policy, RateKey, Requirement, SecureHandler, Treatment};
-use crate::names::{Kind, NameList, OneName};
+use crate::model::{self, InputCheck, Policy, SecureHandler, Treatment};
+use crate::names::Kind;
 use darling::Error;
 use darling::error::Accumulator;
-use darling::util::{Override, SpannedValue};
 use proc_macro2::Span;
 use quote::ToTokens;
 use syn::Signature;
@@ -30,32 +32,42 @@ pub(crate) fn check(
         return Err(Error::multiple(errors.into_inner()).flatten());
     };
 
-    let roles = one_requirement_spelling(
+    let credentials = policy::credentials(&args, &mut errors);
+    let roles = policy::one_requirement_spelling(
         Kind::Role,
         [
-            args.role.as_ref().map(single),
-            args.any_role.as_ref().map(|list| list_of(list, false)),
-            args.all_roles.as_ref().map(|list| list_of(list, true)),
+            args.role.as_ref().map(policy::single),
+            args.any_role
+                .as_ref()
+                .map(|list| policy::list_of(list, false)),
+            args.all_roles
+                .as_ref()
+                .map(|list| policy::list_of(list, true)),
         ],
         &args.names,
         &mut errors,
     );
-    let scopes = one_requirement_spelling(
+    let scopes = policy::one_requirement_spelling(
         Kind::Scope,
         [
-            args.scope.as_ref().map(single),
-            args.any_scope.as_ref().map(|list| list_of(list, false)),
-            args.all_scopes.as_ref().map(|list| list_of(list, true)),
+            args.scope.as_ref().map(policy::single),
+            args.any_scope
+                .as_ref()
+                .map(|list| policy::list_of(list, false)),
+            args.all_scopes
+                .as_ref()
+                .map(|list| policy::list_of(list, true)),
         ],
         &args.names,
         &mut errors,
     );
-    public_excludes_requirements(&args, &mut errors);
-    public_needs_rate(&args, &mut errors);
-    let rate_key = public_counts_no_user(&args, &mut errors);
-    rate_key_needs_rate(&args, &mut errors);
-    fail_open_needs_rate(&args, &mut errors);
-    validate_excludes_skip(&args, &mut errors);
+    policy::public_excludes_requirements(&args, &mut errors);
+    policy::public_needs_rate(&args, &mut errors);
+    policy::mfa_needs_tokens(&args, credentials, &mut errors);
+    let rate_key = policy::rate_key(&args, credentials, &mut errors);
+    policy::rate_key_needs_rate(&args, &mut errors);
+    policy::fail_open_needs_rate(&args, &mut errors);
+    policy::validate_excludes_skip(&args, &mut errors);
     let arguments = inputs::arguments(&function.sig);
     inputs_fit_axum(&arguments, &mut errors);
     inputs_are_named(&arguments, &mut errors);
@@ -84,12 +96,12 @@ pub(crate) fn check(
     let handler = SecureHandler {
         function: function.clone(),
         policy: Policy {
-            public: args.public.is_present(),
+            credentials,
             roles,
             scopes,
             rate: args.rate.as_ref().map(|rate| (**rate, rate_key)),
             inputs: input_check,
-            mfa: args.mfa.as_ref().map(|mfa| mfa_of(mfa)),
+            mfa: args.mfa.as_ref().map(|mfa| policy::mfa_of(mfa)),
             limit_fail_open: args.limit_fail_open.is_some(),
         },
         inputs,
@@ -130,156 +142,6 @@ fn one_secure_attribute(function: &Function, errors: &mut Accumulator) {
         );
         // Spanned from the path to the closing parenthesis, not on the `#` alone.
         errors.push(syn::Error::new_spanned(&attr.meta, message).into());
-    }
-}
-
-/// A role or scope requirement is given by one of its three spellings (`role`, `any_role`,
-/// `all_roles`), not by two.
-fn one_requirement_spelling(
-    kind: Kind,
-    spellings: [Option<(Requirement, Span)>; 3],
-    names: &ArgumentNames,
-    errors: &mut Accumulator,
-) -> Requirement {
-    let what = kind.word();
-    let given: Vec<(&str, (Requirement, Span))> = [what, kind.any(), kind.all()]
-        .into_iter()
-        .zip(spellings)
-        .filter_map(|(name, value)| value.map(|value| (name, value)))
-        .collect();
-    if let [(first_name, _), rest @ ..] = given.as_slice()
-        && !rest.is_empty()
-    {
-        let all_names = given
-            .iter()
-            .flat_map(|(_, (requirement, _))| match requirement {
-                Requirement::Nothing => &[][..],
-                Requirement::AllOf(names) | Requirement::AnyOf(names) => names.as_slice(),
-            })
-            .map(|name| format!("{:?}", name.text))
-            .collect::<Vec<_>>()
-            .join(", ");
-        for (name, (_, span)) in rest {
-            errors.push(error_at(
-                names.span(name, *span),
-                format!(
-                    "`{name}` and `{first_name}` both set the {what} requirement; combine them \
-                     into one: `any_{what}({all_names})` if any one suffices, \
-                     `all_{what}s({all_names})` if all are needed"
-                ),
-            ));
-        }
-    }
-    given
-        .into_iter()
-        .next()
-        .map_or(Requirement::Nothing, |(_, (requirement, _))| requirement)
-}
-
-fn single<K>(name: &SpannedValue<OneName<K>>) -> (Requirement, Span) {
-    (Requirement::AllOf(vec![name.0.clone()]), name.span())
-}
-
-fn list_of<K>(list: &SpannedValue<NameList<K>>, all: bool) -> (Requirement, Span) {
-    let names = list.0.clone();
-    let requirement = if all {
-        Requirement::AllOf(names)
-    } else {
-        Requirement::AnyOf(names)
-    };
-    (requirement, list.span())
-}
-
-/// A `public` handler admits callers without a token: no role, scope or second factor.
-fn public_excludes_requirements(args: &SecureArgs, errors: &mut Accumulator) {
-    if !args.public.is_present() {
-        return;
-    }
-    for (name, span) in [
-        ("role", args.role.as_ref().map(SpannedValue::span)),
-        ("any_role", args.any_role.as_ref().map(SpannedValue::span)),
-        ("all_roles", args.all_roles.as_ref().map(SpannedValue::span)),
-        ("scope", args.scope.as_ref().map(SpannedValue::span)),
-        ("any_scope", args.any_scope.as_ref().map(SpannedValue::span)),
-        (
-            "all_scopes",
-            args.all_scopes.as_ref().map(SpannedValue::span),
-        ),
-        ("mfa", args.mfa.as_ref().map(SpannedValue::span)),
-    ] {
-        if let Some(span) = span {
-            errors.push(error_at(
-                args.names.span(name, span),
-                format!(
-                    "`{name}` cannot be checked on a `public` handler, which admits callers \
-                     without a token; remove `public` to require an authenticated caller, \
-                     or remove `{name}`"
-                ),
-            ));
-        }
-    }
-}
-
-fn public_needs_rate(args: &SecureArgs, errors: &mut Accumulator) {
-    if args.public.is_present() && args.rate.is_none() {
-        errors.push(error_at(
-            args.public.span(),
-            "a `public` handler must declare its own rate limit, counted per client IP: \
-                 add e.g. `rate = \"60/1m\"`",
-        ));
-    }
-}
-
-/// A `public` handler has no user to count by; returns what the rate counts by.
-fn public_counts_no_user(args: &SecureArgs, errors: &mut Accumulator) -> RateKey {
-    let public = args.public.is_present();
-    match (&args.rate_key, public) {
-        (Some(key), true) if **key == RateKey::User => {
-            errors.push(error_at(
-                key.span(),
-                "a `public` handler has no authenticated user to count by; \
-                     use `rate_key = \"ip\"` or `rate_key = \"global\"`",
-            ));
-            RateKey::Ip
-        }
-        (Some(key), _) => **key,
-        (None, true) => RateKey::Ip,
-        (None, false) => RateKey::User,
-    }
-}
-
-fn rate_key_needs_rate(args: &SecureArgs, errors: &mut Accumulator) {
-    if let (Some(key), None) = (&args.rate_key, &args.rate) {
-        errors.push(error_at(
-            args.names.span("rate_key", key.span()),
-            "`rate_key` chooses what `rate` counts by, but no `rate` is given; \
-             add one, e.g. `rate = \"100/15m\"`, or remove `rate_key`",
-        ));
-    }
-}
-
-fn fail_open_needs_rate(args: &SecureArgs, errors: &mut Accumulator) {
-    if let (Some(fail_open), None) = (&args.limit_fail_open, &args.rate) {
-        errors.push(error_at(
-            args.names.span("limit_fail_open", fail_open.span()),
-            "`limit_fail_open` concerns this handler's own rate limit; declare one with \
-             `rate = \"...\"` (the default limit always fails closed)",
-        ));
-    }
-}
-
-/// Where `skip_validation` was written, if it was.
-fn skip_validation(args: &SecureArgs) -> Option<Span> {
-    let reason = args.skip_validation.as_ref()?;
-    Some(args.names.span("skip_validation", reason.span()))
-}
-
-fn validate_excludes_skip(args: &SecureArgs, errors: &mut Accumulator) {
-    if let (true, Some(span)) = (args.validate.is_present(), skip_validation(args)) {
-        errors.push(error_at(
-            span,
-            "`skip_validation` contradicts `validate`; keep one of them",
-        ));
     }
 }
 
@@ -351,19 +213,12 @@ fn validation_has_inputs(args: &SecureArgs, arguments: &[Argument<'_>], errors: 
              (or a scalar path); remove it",
         ));
     }
-    if let Some(span) = skip_validation(args) {
+    if let Some(span) = policy::skip_validation(args) {
         errors.push(error_at(
             span,
             "`skip_validation` has nothing to skip: the inputs this handler takes carry no \
              client payload (or a scalar path); remove it",
         ));
-    }
-}
-
-fn mfa_of(mfa: &Override<MaxAge>) -> Mfa {
-    match mfa {
-        Override::Inherit => Mfa::Required,
-        Override::Explicit(max_age) => Mfa::Within(max_age.secs),
     }
 }
 
@@ -388,6 +243,6 @@ fn error_spanned(tokens: impl ToTokens, message: impl std::fmt::Display) -> Erro
     syn::Error::new_spanned(tokens, message).into()
 }
 
-fn error_at(span: Span, message: impl std::fmt::Display) -> Error {
+pub(super) fn error_at(span: Span, message: impl std::fmt::Display) -> Error {
     syn::Error::new(span, message).into()
 }

@@ -1,6 +1,9 @@
 //! The guard every `#[secure]` handler takes first: the admission pipeline that decides a
 //! request — client address, credentials, limits, roles — before anything else reads it.
 
+mod credentials;
+
+use crate::apikey::KeyRejection;
 use crate::audit::{self, Audit};
 use crate::client;
 use crate::extract::{AuthUser, ClientIp};
@@ -12,7 +15,7 @@ use crate::security::{Inner, Security};
 use crate::store::StoreUnavailable;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, header};
+use credentials::Credential;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -23,9 +26,11 @@ use std::sync::Arc;
 /// read (REQUIREMENTS Z4). In order:
 ///
 /// 1. a public handler: its rate limit, per client address (or global);
-/// 2. the bearer token: missing → 401; malformed → 400 `invalid_request`, invalid → 401
-///    `invalid_token`, each counted against the client address's failed-credential budget
-///    and answered 429 once it is used up (a valid token from that address still passes);
+/// 2. the credentials the handler accepts — a bearer token, an API key, or either: missing →
+///    401; malformed → 400 (`invalid_request` for a bearer header); invalid → 401
+///    (`invalid_token`, or `invalid_key`), each counted against the client address's
+///    failed-credential budget and answered 429 once it is used up (valid credentials from
+///    that address still pass); an API key in the URL → 400;
 /// 3. the handler's rate limit (or the default one), per user, address or global;
 /// 4. roles and scopes: 403 `insufficient_scope`.
 ///
@@ -90,6 +95,7 @@ impl Admission<'_> {
             parts,
             client,
             subject: None,
+            api_key: None,
             counters: &self.security.counters,
         };
         let limits = &self.security.limits;
@@ -98,7 +104,7 @@ impl Admission<'_> {
             let rate = spec.rate.unwrap_or(limits.default_rate);
             let subject = match rate.key {
                 RateKey::Global => Subject::Global,
-                RateKey::Ip | RateKey::User => Subject::ip(client),
+                RateKey::Ip | RateKey::User | RateKey::Key => Subject::ip(client),
             };
             let decision = self.limit(self.bucket, rate, &subject, &audit).await?;
             report(parts, decision);
@@ -106,60 +112,38 @@ impl Admission<'_> {
             return Ok(());
         }
 
-        // A client whose failed credentials used up their budget is still let in with a
-        // valid token: the budget only turns its next failure into 429, so that nobody can
-        // lock the neighbours behind a shared address out.
+        // A client whose failed credentials used up their budget is still let in with valid
+        // ones: the budget only turns its next failure into 429, so that nobody can lock the
+        // neighbours behind a shared address out.
         let client_subject = Subject::ip(client);
-        let identity = match bearer_token(parts) {
-            Bearer::Missing => {
-                audit.deny("missing_token");
-                return Err(Problem::missing_token());
-            }
-            Bearer::Unusable => {
-                return Err(self
-                    .reject(Failure::Malformed, &client_subject, &audit)
-                    .await);
-            }
-            Bearer::Token(token) => match self.verify_live(token).await {
-                Ok(identity) => identity,
-                Err(Rejected::Token(TokenRejection::NoKeys)) => {
-                    tracing::error!(target: audit::TARGET, "no key set to verify tokens with");
-                    audit.deny(TokenRejection::NoKeys.as_str());
-                    return Err(Problem::unavailable());
-                }
-                Err(Rejected::Token(rejection)) => {
-                    return Err(self
-                        .reject(Failure::Token(rejection), &client_subject, &audit)
-                        .await);
-                }
-                Err(Rejected::StoreUnavailable(error)) => {
-                    tracing::error!(target: audit::TARGET, %error, "token store unavailable");
-                    audit.deny("store_unavailable");
-                    return Err(Problem::unavailable());
-                }
-            },
-        };
+        let identity = self.authenticate(parts, &client_subject, &audit).await?;
         let audit = Audit {
             subject: Some(identity.subject()),
+            api_key: identity.api_key_id(),
             ..audit
         };
 
         let rate = spec.rate.unwrap_or(limits.default_rate);
-        let subject = match rate.key {
-            RateKey::User => Subject::User(identity.subject().into()),
-            RateKey::Ip => client_subject,
-            RateKey::Global => Subject::Global,
+        let subject = match (rate.key, identity.api_key_id()) {
+            (RateKey::Key, Some(key)) => Subject::ApiKey(key.into()),
+            (RateKey::User | RateKey::Key, _) => Subject::User(identity.subject().into()),
+            (RateKey::Ip, _) => client_subject,
+            (RateKey::Global, _) => Subject::Global,
         };
         let decision = self.limit(self.bucket, rate, &subject, &audit).await?;
         report(parts, decision);
 
+        let not_permitted = || match identity.api_key_id() {
+            Some(_) => Problem::api_key_not_permitted(),
+            None => Problem::insufficient_scope(),
+        };
         if !spec.roles.is_met_by(identity.roles()) {
             audit.deny("missing_role");
-            return Err(Problem::insufficient_scope());
+            return Err(not_permitted());
         }
         if !spec.scopes.is_met_by(identity.scopes()) {
             audit.deny("missing_scope");
-            return Err(Problem::insufficient_scope());
+            return Err(not_permitted());
         }
         if let Some(step_up) = spec.mfa
             && !step_up.is_met_by(&identity)
@@ -170,6 +154,81 @@ impl Admission<'_> {
         audit.allow();
         parts.extensions.insert(AuthUser(identity));
         Ok(())
+    }
+
+    /// Reads and checks the credentials the handler accepts: the identity they prove, or the
+    /// problem to answer (each failure counted against the client address).
+    async fn authenticate(
+        &self,
+        parts: &Parts,
+        client: &Subject,
+        audit: &Audit<'_>,
+    ) -> Result<Arc<Identity>, Problem> {
+        let auth = self.spec.auth;
+        let api_keys = &self.security.api_keys;
+        if auth.accepts_api_key() && credentials::api_key_in_url(parts, api_keys) {
+            audit.deny("api_key_in_url");
+            return Err(Problem::api_key_in_url());
+        }
+        let credential = match credentials::read(parts, auth) {
+            Credential::Missing if auth == Auth::Bearer => {
+                audit.deny("missing_token");
+                return Err(Problem::missing_token());
+            }
+            Credential::Missing => {
+                audit.deny("missing_credentials");
+                return Err(Problem::missing_credentials(auth.accepts_bearer()));
+            }
+            Credential::Unusable(failure) => {
+                return Err(self.reject(failure, client, audit).await);
+            }
+            Credential::Bearer(token) => token,
+            Credential::ApiKey(key) => return self.verify_api_key(key, client, audit).await,
+        };
+        match self.verify_live(credential).await {
+            Ok(identity) => Ok(identity),
+            Err(Rejected::Token(TokenRejection::NoKeys)) => {
+                tracing::error!(target: audit::TARGET, "no key set to verify tokens with");
+                audit.deny(TokenRejection::NoKeys.as_str());
+                Err(Problem::unavailable())
+            }
+            Err(Rejected::Token(rejection)) => {
+                Err(self.reject(Failure::Token(rejection), client, audit).await)
+            }
+            Err(Rejected::StoreUnavailable(error)) => {
+                tracing::error!(target: audit::TARGET, %error, "token store unavailable");
+                audit.deny("store_unavailable");
+                Err(Problem::unavailable())
+            }
+        }
+    }
+
+    /// Checks an API key against the store; the audit events of a refused key name its id
+    /// when the key is well-formed (the id is not secret), never the key.
+    async fn verify_api_key(
+        &self,
+        key: &str,
+        client: &Subject,
+        audit: &Audit<'_>,
+    ) -> Result<Arc<Identity>, Problem> {
+        let api_keys = &self.security.api_keys;
+        match api_keys.verify(key).await {
+            Ok(info) => Ok(Arc::new(Identity::for_api_key(info))),
+            Err(KeyRejection::Store(error)) => {
+                tracing::error!(target: audit::TARGET, %error, "API key store unavailable");
+                audit.deny("store_unavailable");
+                Err(Problem::unavailable())
+            }
+            Err(rejection) => {
+                let audit = Audit {
+                    api_key: api_keys.key_id(key),
+                    ..*audit
+                };
+                Err(self
+                    .reject(Failure::ApiKey(rejection), client, &audit)
+                    .await)
+            }
+        }
     }
 
     /// Verifies a token and checks that it was not revoked. With keys fetched from a
@@ -235,9 +294,21 @@ impl Admission<'_> {
                 audit.deny("token_malformed");
                 Problem::invalid_request()
             }
+            Failure::Unusable => {
+                audit.deny("credentials_malformed");
+                Problem::unusable_credentials()
+            }
             Failure::Token(rejection) => {
                 audit.deny(rejection.as_str());
                 Problem::invalid_token()
+            }
+            Failure::ApiKey(rejection) => {
+                audit.deny(rejection.as_str());
+                Problem::invalid_api_key(match rejection {
+                    KeyRejection::Revoked => "The API key has been revoked.",
+                    KeyRejection::Expired => "The API key has expired.",
+                    _ => "The API key is not valid for this API.",
+                })
             }
         };
         let limits = &self.security.limits;
@@ -264,10 +335,13 @@ fn limit_store_down(error: &StoreUnavailable, audit: &Audit<'_>) -> Problem {
 }
 
 /// Why credentials were refused.
-enum Failure {
+pub(crate) enum Failure {
     /// An `Authorization: Bearer` header with no usable token in it.
     Malformed,
+    /// Several `X-API-Key` headers, one that is not text, or a token and a key together.
+    Unusable,
     Token(TokenRejection),
+    ApiKey(KeyRejection),
 }
 
 /// Hands an admitted request's rate-limit decision to the response (see
@@ -281,86 +355,4 @@ fn report(parts: &Parts, decision: Option<RateDecision>) {
 enum Rejected {
     Token(TokenRejection),
     StoreUnavailable(StoreUnavailable),
-}
-
-enum Bearer<'a> {
-    Missing,
-    /// An `Authorization: Bearer` header that holds no usable token.
-    Unusable,
-    Token(&'a str),
-}
-
-/// Reads `Authorization: Bearer <token>` (RFC 6750 §2.1; the scheme is case-insensitive).
-/// Another scheme counts as no bearer token; two `Authorization` headers are unusable.
-fn bearer_token(parts: &Parts) -> Bearer<'_> {
-    let mut values = parts.headers.get_all(header::AUTHORIZATION).iter();
-    let (Some(value), None) = (values.next(), values.next()) else {
-        return match parts.headers.contains_key(header::AUTHORIZATION) {
-            true => Bearer::Unusable,
-            false => Bearer::Missing,
-        };
-    };
-    let Some((scheme, token)) = value.to_str().ok().and_then(|value| value.split_once(' ')) else {
-        return scheme_only(value);
-    };
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Bearer::Missing;
-    }
-    let token = token.trim();
-    if token.is_empty() || token.contains(' ') {
-        Bearer::Unusable
-    } else {
-        Bearer::Token(token)
-    }
-}
-
-fn scheme_only(value: &HeaderValue) -> Bearer<'static> {
-    if value.as_bytes().eq_ignore_ascii_case(b"bearer") {
-        Bearer::Unusable
-    } else {
-        Bearer::Missing
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::http::Request;
-
-    fn parts(authorization: &[&str]) -> Parts {
-        let mut request = Request::builder();
-        for value in authorization {
-            request = request.header(header::AUTHORIZATION, *value);
-        }
-        request.body(()).expect("request").into_parts().0
-    }
-
-    #[test]
-    fn reads_bearer_tokens() {
-        assert!(matches!(bearer_token(&parts(&[])), Bearer::Missing));
-        assert!(matches!(
-            bearer_token(&parts(&["Basic dXNlcjpwdw=="])),
-            Bearer::Missing
-        ));
-        assert!(matches!(
-            bearer_token(&parts(&["Bearer"])),
-            Bearer::Unusable
-        ));
-        assert!(matches!(
-            bearer_token(&parts(&["Bearer  "])),
-            Bearer::Unusable
-        ));
-        assert!(matches!(
-            bearer_token(&parts(&["Bearer a b"])),
-            Bearer::Unusable
-        ));
-        assert!(matches!(
-            bearer_token(&parts(&["Bearer a", "Bearer b"])),
-            Bearer::Unusable
-        ));
-        assert!(matches!(
-            bearer_token(&parts(&["bEaReR abc.def.ghi"])),
-            Bearer::Token("abc.def.ghi")
-        ));
-    }
 }
