@@ -13,7 +13,8 @@
 //!
 //! One file per concern: `config.rs` (every setting, from the environment), `state.rs` (what
 //! the handlers share), `db.rs` (SQLite), `auth.rs` (accounts, sessions, the second factor),
-//! `notes.rs`, `admin.rs`, `tls.rs`; this file starts the service.
+//! `notes.rs`, `admin.rs`, `keys.rs` (API keys for machine clients), `tls.rs`; this file
+//! starts the service.
 //!
 //! Runs on embedded defaults: a SQLite file `demo.db` (`DEMO_DB` to move it), an in-memory
 //! limiter and token store, and — unless `SECURE_API_*` keys and `DEMO_SEAL_KEY_FILE` are
@@ -55,11 +56,14 @@ use tokio::net::{TcpListener, TcpSocket};
 
 // Every role the API knows, once, at the crate root: an admin is granted what a user is.
 secure_api::roles! { admin > user }
+// The scopes API keys can be given (`keys.rs`).
+secure_api::scopes! { "reports:read" }
 
 mod admin;
 mod auth;
 mod config;
 mod db;
+mod keys;
 mod notes;
 mod state;
 mod tls;
@@ -77,6 +81,7 @@ fn routes() -> SecureRouter<Demo> {
         .merge(auth::routes())
         .merge(notes::routes())
         .merge(admin::routes())
+        .merge(keys::routes())
 }
 
 #[tokio::main]

@@ -1,0 +1,147 @@
+//! Machine clients: the administrator makes API keys for service accounts, lists them
+//! (never their secrets) and revokes them; a report route takes the keys.
+
+use crate::db;
+use crate::state::Demo;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use secure_api::apikey::{ApiKeyInfo, CreateKeyError, NewApiKey};
+use secure_api::routing::{SecureRouter, delete, get, post};
+use secure_api::{Problem, Security, secure};
+use serde::{Deserialize, Serialize};
+use sqlx::SqlitePool;
+use std::time::Duration;
+
+/// The scopes a key may be given: those the API declares (`secure_api::scopes!` in main.rs).
+const KEY_SCOPES: &[&str] = &["reports:read"];
+
+/// The routes of this module.
+pub(crate) fn routes() -> SecureRouter<Demo> {
+    SecureRouter::new()
+        .route(
+            "/admin/service-accounts/{account}/keys",
+            post(create_key).get(list_keys),
+        )
+        .route("/admin/api-keys/{id}", delete(revoke_key))
+        .route("/reports/usage", get(usage_report))
+}
+
+/// A service account's name, as it appears in the path.
+#[derive(Deserialize, garde::Validate)]
+struct Account {
+    #[garde(length(min = 3, max = 32), custom(is_account_name))]
+    account: String,
+}
+
+fn is_account_name(name: &str, _: &()) -> garde::Result {
+    let valid = name.starts_with(|first: char| first.is_ascii_lowercase())
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-');
+    valid.then_some(()).ok_or_else(|| {
+        garde::Error::new("lowercase letters, digits and `-`, starting with a letter")
+    })
+}
+
+#[derive(Deserialize, garde::Validate)]
+struct NewKey {
+    /// What the key is for.
+    #[garde(length(min = 1, max = 100))]
+    name: String,
+    #[garde(length(max = 8), inner(custom(is_key_scope)))]
+    scopes: Vec<String>,
+    /// Keys expire: at most a year, so that a forgotten key does not live forever.
+    #[garde(range(min = 1, max = 365))]
+    expires_in_days: u32,
+}
+
+fn is_key_scope(scope: &str, _: &()) -> garde::Result {
+    KEY_SCOPES
+        .contains(&scope)
+        .then_some(())
+        .ok_or_else(|| garde::Error::new(format!("not a scope of this API: {KEY_SCOPES:?}")))
+}
+
+/// A key just made: the key, shown this once, beside what listings show.
+#[derive(Serialize)]
+struct CreatedKey {
+    key: String,
+    #[serde(flatten)]
+    info: ApiKeyInfo,
+}
+
+/// Makes a key for a service account. The answer holds the key; the server keeps its hash.
+#[secure(role = "admin", rate = "30/1m", validate)]
+async fn create_key(
+    State(security): State<Security>,
+    Path(account): Path<Account>,
+    Json(new): Json<NewKey>,
+) -> Result<(StatusCode, Json<CreatedKey>), Problem> {
+    let scopes: Vec<&str> = new.scopes.iter().map(String::as_str).collect();
+    let request = NewApiKey::new(account.account, new.name)
+        .with_scopes(&scopes)
+        .expires_in(Duration::from_secs(u64::from(new.expires_in_days) * 86_400));
+    let created = security
+        .api_keys()
+        .create(request)
+        .await
+        .map_err(|error| match error {
+            CreateKeyError::Invalid(_) => Problem::bad_request(error.to_string()),
+            CreateKeyError::Store(error) => store_error(&error),
+        })?;
+    let key = CreatedKey {
+        key: created.key.expose().to_owned(),
+        info: created.info,
+    };
+    Ok((StatusCode::CREATED, Json(key)))
+}
+
+/// A service account's keys, revoked and expired ones included, without their secrets.
+#[secure(role = "admin", rate = "60/1m", validate)]
+async fn list_keys(
+    State(security): State<Security>,
+    Path(account): Path<Account>,
+) -> Result<Json<Vec<ApiKeyInfo>>, Problem> {
+    let keys = security
+        .api_keys()
+        .list(Some(&account.account))
+        .await
+        .map_err(|error| store_error(&error))?;
+    Ok(Json(keys))
+}
+
+/// Revokes a key at once.
+#[secure(role = "admin", rate = "30/1m")]
+async fn revoke_key(
+    State(security): State<Security>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
+    match security.api_keys().revoke(&id).await {
+        Ok(true) => Ok(StatusCode::NO_CONTENT),
+        Ok(false) => Err(Problem::not_found()),
+        Err(error) => Err(store_error(&error)),
+    }
+}
+
+#[derive(Serialize)]
+struct Usage {
+    users: i64,
+    notes: i64,
+}
+
+/// How much the API is used: for a reporting job that calls with an API key.
+#[secure(api_key, scope = "reports:read", rate = "1000/1h")]
+async fn usage_report(State(db): State<SqlitePool>) -> Result<Json<Usage>, Problem> {
+    let (users, notes): (i64, i64) =
+        sqlx::query_as("SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM notes)")
+            .fetch_one(&db)
+            .await
+            .map_err(db::error)?;
+    Ok(Json(Usage { users, notes }))
+}
+
+fn store_error(error: &secure_api::store::StoreUnavailable) -> Problem {
+    tracing::error!(target: "demo", %error, "API key store unavailable");
+    Problem::unavailable()
+}
