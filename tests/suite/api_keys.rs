@@ -23,6 +23,12 @@ async fn usage(user: AuthUser) -> String {
     user.api_key_id().map_or("token", |_| "key").to_owned()
 }
 
+/// Reads the claims a token would carry; a key caller gets them from its key.
+#[secure(bearer_or_api_key, rate = "1000/1m")]
+async fn claims_of(secure_api::Claims(claims): secure_api::Claims<Value>) -> axum::Json<Value> {
+    axum::Json(claims)
+}
+
 #[secure(api_key, role = "admin", rate = "1000/1m")]
 async fn purge() -> &'static str {
     "purged"
@@ -49,6 +55,7 @@ impl Api {
             .route("/export", get(export))
             .route("/usage", get(usage))
             .route("/purge", get(purge))
+            .route("/claims", get(claims_of))
             .with_state(security.clone());
         Self {
             address: serve(router).await,
@@ -111,6 +118,23 @@ async fn a_key_is_accepted_and_names_its_owner_and_id() {
     assert!(
         used.expect("key").last_used_at.is_some(),
         "last use recorded"
+    );
+}
+
+#[tokio::test]
+async fn a_key_caller_has_the_claims_a_token_would_carry() {
+    let api = Api::start(|builder| builder).await;
+    let created = api.reports_key().await;
+    let answer = api.with_key("/claims", created.key.expose()).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(
+        answer.body,
+        json!({
+            "sub": "svc-reports",
+            "roles": [],
+            "scope": "reports:read",
+            "api_key": created.info.id,
+        })
     );
 }
 

@@ -149,8 +149,18 @@ impl Identity {
     }
 
     /// The identity an API key proves: its owner as the subject, with the key's roles and
-    /// scopes and no claims; it expires with the key.
+    /// scopes; it expires with the key. Its claims are what a token for it would say (`sub`,
+    /// `roles`, `scope`, `exp` if it expires) and `api_key`, the key id, so that handlers
+    /// reading `Claims<T>` serve key callers too.
     pub(crate) fn for_api_key(key: crate::apikey::ApiKeyInfo) -> Identity {
+        let mut claims = Map::new();
+        claims.insert("sub".into(), key.owner.clone().into());
+        claims.insert("roles".into(), key.roles.clone().into());
+        claims.insert("scope".into(), key.scopes.join(" ").into());
+        if let Some(expires_at) = key.expires_at {
+            claims.insert("exp".into(), expires_at.into());
+        }
+        claims.insert("api_key".into(), key.id.clone().into());
         Identity {
             subject: key.owner,
             roles: key.roles,
@@ -162,7 +172,7 @@ impl Identity {
             second_factor_acr: false,
             api_key: Some(key.id.into()),
             payload: Box::default(),
-            claims: OnceLock::new(),
+            claims: OnceLock::from(claims),
         }
     }
 
@@ -171,7 +181,8 @@ impl Identity {
         self.jti.as_deref()
     }
 
-    /// The token's `exp`, in seconds since the epoch.
+    /// The token's `exp` (an API key's expiry, `u64::MAX` for a key that never expires), in
+    /// seconds since the epoch.
     pub fn expires_at(&self) -> u64 {
         self.expires_at
     }
