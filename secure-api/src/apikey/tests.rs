@@ -95,7 +95,7 @@ async fn listings_hold_no_secrets_and_filter_by_owner() {
     let all = keys.list(None).await.expect("store");
     assert_eq!(all.len(), 2);
     let reports = keys.list(Some("svc-reports")).await.expect("store");
-    assert_eq!(reports, [first.info.clone()]);
+    assert_eq!(reports, std::slice::from_ref(&first.info));
     let listed = serde_json::to_string(&all).expect("json");
     assert!(!listed.contains(first.key.expose()));
 }
