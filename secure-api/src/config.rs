@@ -64,7 +64,7 @@ impl Security {
     /// | `SECURE_API_LEEWAY_SECS` | clock leeway for `exp`/`nbf`, default 10, at most 30 |
     /// | `SECURE_API_TRUSTED_PROXIES` | comma-separated addresses or CIDRs whose `X-Forwarded-For` (or `Forwarded`) is believed |
     /// | `SECURE_API_TOKEN_TYPES` | comma-separated `typ` headers accepted besides `at+jwt` (`JWT`; `none` for tokens without one) |
-    /// | `SECURE_API_REDIS_URL` | with the `redis` feature: share every budget, one-time value and token state through this Redis (`redis://`, `rediss://` with TLS); several comma-separated nodes make a Redis Cluster |
+    /// | `SECURE_API_REDIS_URL` | with the `redis` feature: share every budget, one-time value, token state and API key through this Redis (`redis://`, `rediss://` with TLS); several comma-separated nodes make a Redis Cluster |
     /// | `SECURE_API_CLAIMS_PROFILE` | where roles and scopes are read ([`ClaimProfile`]): `standard` (default), `keycloak`, `auth0`, `cognito`, `okta`, `entra` |
     /// | `SECURE_API_ROLES_CLAIMS` | comma-separated claim paths of roles, instead of the profile's (`realm_access.roles`, `"https://example.com/roles"`) |
     /// | `SECURE_API_SCOPES_CLAIMS` | comma-separated claim paths of scopes, instead of the profile's |
@@ -190,7 +190,9 @@ impl SecurityBuilder {
     /// the same store serves as the rate-limit store, the token store and the API key store.
     #[cfg(feature = "redis")]
     pub fn redis(self, store: crate::store::RedisStore) -> Self {
-        self.rate_limit_store(store.clone()).token_store(store)
+        self.rate_limit_store(store.clone())
+            .token_store(store.clone())
+            .api_key_store(store)
     }
 
     /// Where API keys live (their hashes, never the keys); in memory by default.

@@ -69,8 +69,8 @@
 //! | `seal` | `seal`: fields sealed at rest | `chacha20poly1305` |
 //! | `harden` | `Hardening`: headers, CORS, body limit, timeout, panics | `tower-http` |
 //! | `serve` | `serve`, `Server`: HTTP/1.1 with header and idle timeouts, a connection cap, graceful shutdown | `hyper` (server), `hyper-util` |
-//! | `sqlite` (off) | `store::SqliteTokenStore` | `sqlx` |
-//! | `redis` (off) | `store::RedisStore`: limits and token state for several instances | `redis` |
+//! | `sqlite` (off) | `store::SqliteTokenStore`: token state and API keys in a SQLite file | `sqlx` |
+//! | `redis` (off) | `store::RedisStore`: limits, token state and API keys for several instances | `redis` |
 //!
 //! `#[secure(mfa)]` needs no feature: it reads the token's `amr` (or `acr`, see
 //! [`ClaimProfile`](jwt::ClaimProfile)), whoever issued it.

@@ -2,8 +2,8 @@
 //! dependency tree are compiled and linked once: HTTP over loopback, connection limits under
 //! slow and idle clients, JWT attacks, keys shared
 //! between services and fetched from a provider, audit events, the secure router, the SQLite
-//! and Redis stores (one server and a cluster), a real OpenID provider, the
-//! examples run as their users run them (the quickstart, the demo, its TLS, the README's
+//! and Redis stores (one server and a cluster), every API key store, a real OpenID provider,
+//! the examples run as their users run them (the quickstart, the demo, its TLS, the README's
 //! walk-throughs) and the trybuild UI tests.
 //!
 //! `cargo test --workspace` runs them with everything else (and builds the examples they
@@ -25,6 +25,7 @@ secure_api::scopes! { "notes:read", "notes:write", "reports:read" }
 mod common;
 
 mod abuse;
+mod api_key_stores;
 mod api_keys;
 mod audit;
 mod connections;

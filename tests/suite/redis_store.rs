@@ -170,7 +170,8 @@ async fn a_one_time_value_is_accepted_once_by_the_whole_fleet() {
     assert!(b.spend_once(&short, 6).await.expect("forgotten, any value"));
 }
 
-/// Whatever the store writes expires on its own: Redis memory stays bounded.
+/// Whatever the store writes for limits and tokens expires on its own: Redis memory stays
+/// bounded. (API keys are the exception, kept until removed: see `api_key_stores`.)
 #[tokio::test]
 async fn every_key_expires_on_its_own() {
     let Some(redis) = RedisServer::start() else {

@@ -1,5 +1,6 @@
-//! What every store of shared state has in common — rate limits ([`crate::limit`]) and token
-//! state ([`crate::tokens`]) alike — and the stores that live outside the process.
+//! What every store of shared state has in common — rate limits ([`crate::limit`]), token
+//! state ([`crate::tokens`]) and API keys ([`crate::apikey`]) alike — and the stores that live
+//! outside the process.
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,9 +1,10 @@
 //! The key layout: `<prefix>{<tag>}` for state of one key, `<prefix>{family:<id>}:<part>`
-//! for the keys of a refresh family.
+//! for the keys of a refresh family, `<prefix>{apikeys}:<part>` for every API key.
 //!
 //! Redis Cluster places a key by its hash tag, the text between the first `{` and the next
 //! `}`: every key a script touches carries the same tag, so each decision runs on one node,
-//! and different subjects and families spread over the slots.
+//! and different subjects and families spread over the slots. API keys share one tag: a
+//! listing reads them all, and they are few and small (records an administrator made).
 
 use crate::limit::Subject;
 
@@ -74,6 +75,38 @@ impl Keys {
             token_prefix: self.tagged(&["family", family], Some("token:")),
         }
     }
+
+    /// The keys of every API key, which every API key script declares together.
+    pub(super) fn api_keys(&self) -> ApiKeyKeys {
+        ApiKeyKeys {
+            records: self.tagged(&["apikeys"], Some("records")),
+            revoked: self.tagged(&["apikeys"], Some("revoked")),
+            last_used: self.tagged(&["apikeys"], Some("last_used")),
+            all: self.tagged(&["apikeys"], Some("ids")),
+            owner_prefix: self.tagged(&["apikeys"], Some("owner:")),
+        }
+    }
+}
+
+/// The keys of API keys, all with the tag `apikeys`. Each is a hash or a sorted set with a
+/// field or member per key id; none expires.
+pub(super) struct ApiKeyKeys {
+    /// Key id → what never changes of the key (JSON, with the SHA-256 of the key in hex).
+    pub(super) records: String,
+    /// Key id → when it was first revoked.
+    pub(super) revoked: String,
+    /// Key id → when it last authenticated a request.
+    pub(super) last_used: String,
+    /// Every key id, scored by its creation time: the order of listings.
+    pub(super) all: String,
+    owner_prefix: String,
+}
+
+impl ApiKeyKeys {
+    /// The key ids of one owner, scored by creation time.
+    pub(super) fn owner(&self, owner: &str) -> String {
+        format!("{}{owner}", self.owner_prefix)
+    }
 }
 
 /// The keys of one refresh family, all with the tag `family:<id>`.
@@ -126,6 +159,25 @@ mod tests {
                 hash_tag(&token),
             ];
             assert!(tags.iter().all(|tag| *tag == "family:0123abcd"), "{tags:?}");
+        }
+    }
+
+    #[test]
+    fn every_api_key_shares_one_tag_whatever_the_prefix_or_owner() {
+        for prefix in ["secure_api:", "", "a{}b:", "x{y", "}{"] {
+            let keys = Keys::new(prefix).api_keys();
+            let owner = keys.owner("svc-{reports}");
+            let all = [
+                &keys.records,
+                &keys.revoked,
+                &keys.last_used,
+                &keys.all,
+                &owner,
+            ];
+            assert!(
+                all.iter().all(|key| hash_tag(key) == "apikeys"),
+                "{prefix:?}: {all:?}"
+            );
         }
     }
 

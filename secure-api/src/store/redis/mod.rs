@@ -1,15 +1,18 @@
-//! Redis: rate limits, failure counts, one-time values and token state shared by every
-//! instance of an API — on one Redis or a Redis Cluster.
+//! Redis: rate limits, failure counts, one-time values, token state and API keys shared by
+//! every instance of an API — on one Redis or a Redis Cluster.
 //!
-//! One [`RedisStore`] serves as both the [`RateLimitStore`](crate::limit::RateLimitStore)
-//! and the [`TokenStore`](crate::tokens::TokenStore). Each decision is one Lua script — one
-//! round trip, atomic — whose keys share a hash tag, so that on a cluster it runs on the one
-//! node that owns them (`keys.rs` has the layout, `scripts.rs` the scripts). Every key is
-//! prefixed and expires on its own, so Redis memory stays bounded. Every call is bounded by
-//! a timeout; a Redis that is down or slow makes the guard deny with 503 (fail closed), and
-//! the connection comes back by itself when Redis does — or, on a cluster, when a replica
-//! has taken over.
+//! One [`RedisStore`] serves as the [`RateLimitStore`](crate::limit::RateLimitStore), the
+//! [`TokenStore`](crate::tokens::TokenStore) and the
+//! [`ApiKeyStore`](crate::apikey::ApiKeyStore). Each decision is one Lua script — one round
+//! trip, atomic — whose keys share a hash tag, so that on a cluster it runs on the one node
+//! that owns them (`keys.rs` has the layout, `scripts.rs` the scripts). Every key is
+//! prefixed. Every key but those of API keys expires on its own, so Redis memory stays
+//! bounded; API keys are records an administrator made, and stay — revoked ones too, for
+//! audit — until removed by hand (`api_keys.rs`). Every call is bounded by a timeout; a Redis
+//! that is down or slow makes the guard deny with 503 (fail closed), and the connection comes
+//! back by itself when Redis does — or, on a cluster, when a replica has taken over.
 
+mod api_keys;
 mod connection;
 mod keys;
 mod limits;
@@ -27,8 +30,12 @@ use tokio::sync::OnceCell;
 /// The variable `SecurityBuilder::from_env` reads a Redis from, named in configuration errors.
 const VARIABLE: &str = "SECURE_API_REDIS_URL";
 
-/// Rate limits, failure counts, one-time values and token state in Redis or a Redis Cluster
-/// (Valkey speaks the same protocol). Cloning shares the connection.
+/// Rate limits, failure counts, one-time values, token state and API keys in Redis or a
+/// Redis Cluster (Valkey speaks the same protocol). Cloning shares the connection.
+///
+/// API keys (their hashes, never the keys) all live under the one hash tag `apikeys`, on one
+/// node of a cluster, and do not expire: revoked keys stay for audit. Everything else expires
+/// on its own.
 ///
 /// ```no_run
 /// # fn main() -> Result<(), secure_api::ConfigError> {

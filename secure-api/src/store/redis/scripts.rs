@@ -197,3 +197,80 @@ if last then redis.call('SET', KEYS[2], '1', 'EXAT', last) end
 return 1
 ",
 );
+
+/// Keeps a new API key unless its id is taken. KEYS[1] = records, KEYS[2] = revocations,
+/// KEYS[3] = last uses, KEYS[4] = every id, KEYS[5] = the owner's ids; ARGV[1] = id,
+/// ARGV[2] = record (JSON), ARGV[3] = creation time, ARGV[4] = revocation time or '',
+/// ARGV[5] = last use or ''. Returns 1 if kept, 0 if the id is taken (nothing changed).
+///
+/// Times left over from a record removed by hand are dropped rather than inherited.
+pub(super) static INSERT_API_KEY: Lua = Lua::new(
+    r"
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[2], ARGV[1], ARGV[4]) end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[3], ARGV[1], ARGV[5]) end
+redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
+redis.call('ZADD', KEYS[5], ARGV[3], ARGV[1])
+return 1
+",
+);
+
+/// Reads one API key. KEYS[1] = records, KEYS[2] = revocations, KEYS[3] = last uses;
+/// ARGV[1] = id. Returns {record, revoked at, last used at}, each nil when absent.
+pub(super) static FIND_API_KEY: Lua = Lua::new(
+    r"
+return {
+  redis.call('HGET', KEYS[1], ARGV[1]),
+  redis.call('HGET', KEYS[2], ARGV[1]),
+  redis.call('HGET', KEYS[3], ARGV[1]),
+}
+",
+);
+
+/// Reads every API key of an index, oldest first (ties by id, as sorted sets order equal
+/// scores). KEYS[1] = the index (every id, or one owner's), KEYS[2] = records,
+/// KEYS[3] = revocations, KEYS[4] = last uses. Returns {id, record, revoked at, last used at}
+/// flattened, key after key.
+///
+/// `HMGET` takes the ids in chunks: `unpack` of a whole large listing would overflow Lua's
+/// stack.
+pub(super) static LIST_API_KEYS: Lua = Lua::new(
+    r"
+local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+local reply, n = {}, 0
+for first = 1, #ids, 500 do
+  local chunk = {unpack(ids, first, math.min(first + 499, #ids))}
+  local records = redis.call('HMGET', KEYS[2], unpack(chunk))
+  local revoked = redis.call('HMGET', KEYS[3], unpack(chunk))
+  local used = redis.call('HMGET', KEYS[4], unpack(chunk))
+  for i = 1, #chunk do
+    reply[n + 1], reply[n + 2], reply[n + 3], reply[n + 4] = chunk[i], records[i], revoked[i], used[i]
+    n = n + 4
+  end
+end
+return reply
+",
+);
+
+/// Revokes an API key, keeping the first time. KEYS[1] = records, KEYS[2] = revocations;
+/// ARGV[1] = id, ARGV[2] = now (s). Returns 1, or 0 if there is no such key.
+pub(super) static REVOKE_API_KEY: Lua = Lua::new(
+    r"
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2])
+return 1
+",
+);
+
+/// Records an API key's use, if the key exists (no stray entry for an unknown id).
+/// KEYS[1] = records, KEYS[2] = last uses; ARGV[1] = id, ARGV[2] = now (s).
+pub(super) static TOUCH_API_KEY: Lua = Lua::new(
+    r"
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+end
+return 1
+",
+);

@@ -1,102 +1,13 @@
-//! A [`TokenStore`] on SQLite, via sqlx (feature `sqlite`): refresh families and revoked
-//! access tokens that survive a restart and are shared by the processes of one host.
+//! The [`TokenStore`] on SQLite: refresh tokens by their hash, revoked families and revoked
+//! access tokens (migration `0001_token_store.sql`).
 
-use super::{BoxFuture, StoreUnavailable};
+use super::{SqliteTokenStore, from_sql, to_sql, unavailable};
+use crate::store::{BoxFuture, StoreUnavailable};
 use crate::time::now;
 use crate::tokens::{Principal, RefreshRecord, Spend, TokenStore};
 use sqlx::Row as _;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
-use std::str::FromStr as _;
-use std::time::Duration;
-
-/// The schema, embedded from `secure-api/migrations`.
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
-
-/// How long a statement waits for another connection's write lock before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// A [`TokenStore`] in a SQLite database: the same semantics as
-/// [`MemoryTokenStore`](crate::tokens::MemoryTokenStore), but persistent.
-///
-/// Refresh tokens are stored only by their hash, with the [`Principal`] as JSON. Spending a
-/// token is one `BEGIN IMMEDIATE` transaction, so two concurrent refreshes with the same
-/// token — from two tasks or two processes sharing the file — cannot both succeed. Expired
-/// refresh tokens and revocations are purged as new tokens are inserted.
-///
-/// ```no_run
-/// use secure_api::Security;
-/// use secure_api::store::SqliteTokenStore;
-///
-/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// let store = SqliteTokenStore::open("sqlite://tokens.db").await?;
-/// let security = Security::builder()
-///     .issuer("https://auth.example.com")
-///     .audience("notes-api")
-///     .ephemeral_key()
-///     .token_store(store)
-///     .build()?;
-/// # Ok(()) }
-/// ```
-///
-/// Give the store a database of its own: its migrations are tracked in sqlx's
-/// `_sqlx_migrations` table, which would clash with an application's own migrations.
-#[derive(Debug, Clone)]
-pub struct SqliteTokenStore {
-    pool: SqlitePool,
-}
 
 impl SqliteTokenStore {
-    /// Opens (creating it if missing) the database at `path_or_url` — a file path or a
-    /// `sqlite:` URL such as `sqlite://tokens.db` or `sqlite::memory:` — in WAL mode with a
-    /// 5 s busy timeout, and brings its schema up to date.
-    ///
-    /// An in-memory database lives as long as the store and is served by one connection.
-    pub async fn open(path_or_url: &str) -> Result<Self, StoreUnavailable> {
-        let options = SqliteConnectOptions::from_str(path_or_url)
-            .map_err(unavailable("cannot parse the database path or URL"))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .busy_timeout(BUSY_TIMEOUT);
-        let in_memory = path_or_url.contains(":memory:") || path_or_url.contains("mode=memory");
-        let pool_options = if in_memory {
-            // Every connection to a named in-memory database shares it, but it vanishes with
-            // the last one: keep exactly one, for ever.
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
-        } else {
-            SqlitePoolOptions::new()
-        };
-        let pool = pool_options
-            .connect_with(options)
-            .await
-            .map_err(unavailable("cannot open the database"))?;
-        Self::from_pool(pool).await
-    }
-
-    /// A store on an existing pool, whose schema is brought up to date first. The pool's
-    /// connections should have a busy timeout (sqlx's default is 5 s).
-    pub async fn from_pool(pool: SqlitePool) -> Result<Self, StoreUnavailable> {
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|error| StoreUnavailable(format!("sqlite token store: migration: {error}")))?;
-        Ok(Self { pool })
-    }
-
-    /// The connection pool.
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
-
-    /// Closes the pool and waits until every connection is closed; the store (and its clones)
-    /// can then answer only errors.
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
-
     async fn insert_record(&self, record: RefreshRecord) -> Result<(), StoreUnavailable> {
         let principal = encode_principal(&record.principal)?;
         let now = to_sql(now());
@@ -307,16 +218,10 @@ impl TokenStore for SqliteTokenStore {
     }
 }
 
-/// Maps a database error to [`StoreUnavailable`], naming the operation. sqlx's messages carry
-/// SQLite's, which name tables and columns, never bound values: no token or hash leaks.
-fn unavailable(operation: &'static str) -> impl FnOnce(sqlx::Error) -> StoreUnavailable {
-    move |error| StoreUnavailable(format!("sqlite token store: {operation}: {error}"))
-}
-
 fn encode_principal(principal: &Principal) -> Result<String, StoreUnavailable> {
     serde_json::to_string(principal).map_err(|error| {
         StoreUnavailable(format!(
-            "sqlite token store: cannot encode a principal ({:?} error)",
+            "sqlite store: cannot encode a principal ({:?} error)",
             error.classify()
         ))
     })
@@ -325,20 +230,11 @@ fn encode_principal(principal: &Principal) -> Result<String, StoreUnavailable> {
 fn decode_principal(json: &str) -> Result<Principal, StoreUnavailable> {
     serde_json::from_str(json).map_err(|error| {
         StoreUnavailable(format!(
-            "sqlite token store: a stored principal is not valid ({:?} error at line {}, \
+            "sqlite store: a stored principal is not valid ({:?} error at line {}, \
              column {})",
             error.classify(),
             error.line(),
             error.column()
         ))
     })
-}
-
-/// SQLite integers are `i64`; times past `i64::MAX` seconds are stored as `i64::MAX`.
-fn to_sql(seconds: u64) -> i64 {
-    i64::try_from(seconds).unwrap_or(i64::MAX)
-}
-
-fn from_sql(seconds: i64) -> u64 {
-    u64::try_from(seconds).unwrap_or(0)
 }
