@@ -19,6 +19,11 @@ async fn limited(user: AuthUser) -> String {
     user.subject().to_owned()
 }
 
+#[secure(api_key, rate = "30/1h")]
+async fn export(user: AuthUser) -> String {
+    user.api_key_id().unwrap_or_default().to_owned()
+}
+
 #[secure(public, rate = "1000/1m")]
 async fn fail_closed() -> &'static str {
     "ok"
@@ -48,6 +53,7 @@ async fn instance(key: &HmacKey, redis: &RedisServer) -> (SocketAddr, Security) 
         .expect("configuration");
     let router: Router = SecureRouter::new()
         .route("/limited", get(limited))
+        .route("/export", get(export))
         .route("/fail-closed", get(fail_closed))
         .route("/fail-open", get(fail_open))
         .with_state(security.clone());
@@ -166,4 +172,59 @@ async fn a_redis_outage_fails_closed_and_the_service_recovers() {
         assert!(Instant::now() < deadline, "the service did not recover");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// An API key made on one instance works on the other, its budget is one for the fleet, and
+/// revoking it on either refuses it on both at once.
+#[tokio::test]
+async fn api_keys_their_budgets_and_revocations_hold_for_the_fleet() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let key = HmacKey::generate();
+    let (a, security_a) = instance(&key, &redis).await;
+    let (b, security_b) = instance(&key, &redis).await;
+    let created = security_a
+        .api_keys()
+        .create(secure_api::apikey::NewApiKey::new(
+            "svc-export",
+            "fleet test",
+        ))
+        .await
+        .expect("created on instance a");
+    let http = client();
+    let tasks: Vec<_> = (0..100)
+        .map(|n| {
+            let address = if n % 2 == 0 { a } else { b };
+            let request = http
+                .get(format!("http://{address}/export"))
+                .header("x-api-key", created.key.expose());
+            tokio::spawn(async move { request.send().await.expect("request").status().as_u16() })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.expect("task"));
+    }
+    let admitted = statuses.iter().filter(|status| **status == 200).count();
+    let throttled = statuses.iter().filter(|status| **status == 429).count();
+    assert_eq!((admitted, throttled), (30, 70));
+
+    assert!(
+        security_b
+            .api_keys()
+            .revoke(&created.info.id)
+            .await
+            .expect("revoked on instance b")
+    );
+    let refused = Answer::from(
+        http.get(format!("http://{a}/export"))
+            .header("x-api-key", created.key.expose())
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    refused.assert_problem(401);
+    assert_eq!(refused.body["detail"], "The API key has been revoked.");
 }
