@@ -14,7 +14,9 @@
 //! - `guard_bearer_cached`: the whole guard of `#[secure(rate = …)]` on a request with the
 //!   token, in the default configuration: a token seen before is not verified again;
 //! - `guard_bearer_fresh`: the same with the cache turned off, so that the token is verified
-//!   as a fresh one is (as `guard_uncached` in `benches/guard.rs`).
+//!   as a fresh one is (as `guard_uncached` in `benches/guard.rs`);
+//! - `guard_api_key`: the whole guard of `#[secure(api_key, rate = …)]` on a request with the
+//!   key in `X-API-Key` — the bearer guard's counterpart, same limiter, same counters.
 //!
 //! The guard does more than check a credential (client address, rate limiter, audit
 //! counters, request extensions): its two figures bound what a bearer token costs a request,
@@ -50,6 +52,12 @@ async fn handler() {}
 
 type AuthenticatedGuard = Guard<__secure_policy_handler>;
 
+#[allow(dead_code)] // only its policy is used
+#[secure(api_key, rate = "1000000000/1s")]
+async fn machine_handler() {}
+
+type ApiKeyGuard = Guard<__secure_policy_machine_handler>;
+
 fn security(hmac: &HmacKey, verified_token_cache: usize) -> Security {
     Security::builder()
         .issuer(ISSUER)
@@ -76,9 +84,9 @@ fn token(hmac: &HmacKey) -> String {
     support::sign(&claims, Algorithm::HS256, &hmac.encoding())
 }
 
-fn request_parts(token: &str) -> Parts {
+fn request_parts(name: header::HeaderName, value: String) -> Parts {
     let mut parts = Request::get("/reports")
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(name, value)
         .body(())
         .expect("request")
         .into_parts()
@@ -112,7 +120,8 @@ fn api_key(c: &mut Criterion) {
     .expect("a key");
     let key = created.key.expose();
     let token = token(&hmac);
-    let mut parts = request_parts(&token);
+    let mut parts = request_parts(header::AUTHORIZATION, format!("Bearer {token}"));
+    let mut key_parts = request_parts(header::HeaderName::from_static("x-api-key"), key.to_owned());
 
     // Every path must accept its credential, or the benchmark would time a rejection.
     now_or_never(security.api_keys().verify(key)).expect("the key verifies");
@@ -123,6 +132,8 @@ fn api_key(c: &mut Criterion) {
     .expect("the guard admits the token");
     now_or_never(AuthenticatedGuard::from_request_parts(&mut parts, &fresh))
         .expect("the guard admits the token");
+    now_or_never(ApiKeyGuard::from_request_parts(&mut key_parts, &security))
+        .expect("the guard admits the key");
 
     let mut group = c.benchmark_group("credential");
     group.bench_function("api_key_verify", |b| {
@@ -145,6 +156,15 @@ fn api_key(c: &mut Criterion) {
             now_or_never(AuthenticatedGuard::from_request_parts(
                 black_box(&mut parts),
                 &fresh,
+            ))
+            .expect("admitted")
+        })
+    });
+    group.bench_function("guard_api_key", |b| {
+        b.iter(|| {
+            now_or_never(ApiKeyGuard::from_request_parts(
+                black_box(&mut key_parts),
+                &security,
             ))
             .expect("admitted")
         })
