@@ -52,6 +52,7 @@
 //! | [`store`] | shared state | the Redis and SQLite stores, and the error any store answers with |
 //! | [`policy`], [`guard`] | readers of the expansion | the [`PolicySpec`](policy::PolicySpec) a handler states and the [`Guard`](guard::Guard) that enforces it |
 //! | [`audit`] | operators | the audit target, the request id header, the counters |
+//! | `test` | tests (feature `test-util`) | `TestClient`, a router called in process; `principal!`, tokens with compile-checked roles; `security()`, a `Security` of a test's own |
 //!
 //! # Features
 //!
@@ -70,6 +71,7 @@
 //! | `serve` | `serve`, `Server`: HTTP/1.1 with header and idle timeouts, a connection cap, graceful shutdown | `hyper` (server), `hyper-util` |
 //! | `sqlite` (off) | `store::SqliteTokenStore` | `sqlx` |
 //! | `redis` (off) | `store::RedisStore`: limits and token state for several instances | `redis` |
+//! | `test-util` (off) | `test`: routers called in process, tokens with compile-checked roles, tokens the guard refuses; for `[dev-dependencies]` | — |
 //!
 //! `#[secure(mfa)]` needs no feature: it reads the token's `amr` (or `acr`, see
 //! [`ClaimProfile`](jwt::ClaimProfile)), whoever issued it.
@@ -103,6 +105,8 @@ mod security;
 #[cfg(feature = "serve")]
 pub mod serve;
 pub mod store;
+#[cfg(feature = "test-util")]
+pub mod test;
 mod time;
 pub mod tokens;
 

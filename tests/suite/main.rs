@@ -2,7 +2,7 @@
 //! dependency tree are compiled and linked once: HTTP over loopback, connection limits under
 //! slow and idle clients, JWT attacks, keys shared
 //! between services and fetched from a provider, audit events, the secure router, the SQLite
-//! and Redis stores (one server and a cluster), a real OpenID provider, the
+//! and Redis stores (one server and a cluster), a real OpenID provider, the test kit, the
 //! examples run as their users run them (the quickstart, the demo, its TLS, the README's
 //! walk-throughs) and the trybuild UI tests.
 //!
@@ -44,5 +44,6 @@ mod redis_server;
 mod redis_store;
 mod routing;
 mod sqlite_store;
+mod testkit;
 mod tls;
 mod ui;
