@@ -17,8 +17,8 @@ const TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
 /// Past the largest leeway a `Security` accepts (30 s).
 const LONG_AGO: u64 = 60 * 60;
 
-/// `principal!("alice", roles = ["admin"], scopes = ["notes:read"])`, re-exported as
-/// [`secure_api::test::principal`](crate::test::principal), which documents it.
+// `principal!("alice", roles = ["admin"], scopes = ["notes:read"])`, documented where it is
+// re-exported: `secure_api::test::principal`.
 #[macro_export]
 #[doc(hidden)]
 // `crate::` on purpose: the checkers are at the root of the crate that calls the macro.
@@ -123,8 +123,8 @@ impl TestPrincipal {
         })
     }
 
-    /// A valid token whose payload was then changed to name the subject `mallory`; the
-    /// signature is the original's (`BadSignature`).
+    /// A valid token whose payload was then changed to name another subject, under the
+    /// original signature (`BadSignature`).
     pub fn tampered_token(&self, security: &Security) -> String {
         let token = self.token(security);
         let parts: Vec<&str> = token.split('.').collect();
@@ -133,7 +133,7 @@ impl TestPrincipal {
             .ok()
             .and_then(|payload| serde_json::from_slice(&payload).ok())
             .unwrap_or_else(|| panic!("expected a compact JWT with a JSON payload: {token}"));
-        claims["sub"] = json!("mallory");
+        claims["sub"] = json!(format!("not-{}", self.principal.subject));
         format!("{}.{}.{}", parts[0], encode(&claims), parts[2])
     }
 
