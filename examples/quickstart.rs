@@ -14,6 +14,7 @@ use secure_api::login::{Login, LoginLimits};
 use secure_api::routing::{SecureRouter, delete, get, post};
 use secure_api::{AuthUser, ClientIp, Principal, Problem, Security, TokenPair, secure};
 use serde_json::{Value, json};
+use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 // Every role and scope the API knows, once. An admin is granted everything a writer is.
@@ -125,16 +126,28 @@ fn routes() -> SecureRouter<App> {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> ExitCode {
     if std::env::args().nth(1).as_deref() == Some("--manifest") {
         let manifest = routes().manifest();
         match std::env::args().nth(2).as_deref() {
             Some("json") => println!("{}", manifest.to_json()),
             _ => print!("{manifest}"),
         }
-        return Ok(());
+        return ExitCode::SUCCESS;
     }
     tracing_subscriber::fmt().with_env_filter("info").init();
+    // Display, not the Debug that `?` out of main prints: a configuration error names the
+    // variable to set.
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("secure-api quickstart cannot start: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     // Any SECURE_API_* variable: that configuration exactly, or no start at all.
     let demo_mode = !std::env::vars().any(|(name, _)| name.starts_with("SECURE_API_"));
     let security = match demo_mode {
@@ -142,13 +155,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .issuer("demo")
             .audience("demo")
             .ephemeral_key()
-            .build(),
-        false => Security::from_env(),
+            .build()?,
+        false => Security::from_env()?,
     };
-    let security = security.unwrap_or_else(|error| {
-        eprintln!("secure-api quickstart cannot start: {error}");
-        std::process::exit(1)
-    });
     let login = Login::new(LoginLimits::default());
     let password = format!("{:032x}", rand::random::<u128>()); // printed in demo mode only
     let demo_password_hash = login.passwords().hash(&password)?.into();

@@ -2,8 +2,9 @@
 //! proxies vouch for, read from `X-Forwarded-For` or, when a request has none, from RFC 7239
 //! `Forwarded`.
 
-use crate::audit::CONFIG_TARGET;
+use crate::audit::{self, CONFIG_TARGET};
 use axum::extract::ConnectInfo;
+use axum::extract::connect_info::MockConnectInfo;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName};
 use ipnet::IpNet;
@@ -33,6 +34,7 @@ pub struct TrustedProxies {
 struct Warned {
     no_proxy: AtomicBool,
     untrusted_peer: AtomicBool,
+    no_client_address: AtomicBool,
 }
 
 impl std::fmt::Debug for TrustedProxies {
@@ -150,6 +152,32 @@ impl TrustedProxies {
     }
 }
 
+/// What the operator of a server that hands the guard no client address must do.
+const NO_CLIENT_ADDRESS: &str = "the client address is unknown, so every #[secure] handler \
+    answers 500 \"server misconfigured\": serve the router with `secure_api::serve`, or with \
+    `into_make_service_with_connect_info::<SocketAddr>()`; in tests, call it through \
+    `secure_api::test::TestClient` or add axum's `MockConnectInfo` layer";
+
+impl TrustedProxies {
+    /// A request came without a client address. A misconfigured server sends every request
+    /// here, so the fix is logged at error level once per configuration, then at debug.
+    pub(crate) fn note_missing_client_address(&self, handler: &str) {
+        let outcome = "deny";
+        let reason = "no_client_address";
+        if self.warned.no_client_address.swap(true, Ordering::Relaxed) {
+            tracing::debug!(target: audit::TARGET, outcome, reason, handler, "{NO_CLIENT_ADDRESS}");
+        } else {
+            tracing::error!(
+                target: audit::TARGET,
+                outcome,
+                reason,
+                handler,
+                "{NO_CLIENT_ADDRESS}; logged once, then at debug level"
+            );
+        }
+    }
+}
+
 /// The forwarding hops, left to right, each `None` when it names no address.
 fn hops(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
     if headers.contains_key(X_FORWARDED_FOR) {
@@ -240,9 +268,14 @@ fn canonical(address: IpAddr) -> IpAddr {
 }
 
 /// The client address of a request, or `None` when the server was started neither by
-/// `secure_api::serve` nor with `into_make_service_with_connect_info::<SocketAddr>()`.
+/// `secure_api::serve` nor with `into_make_service_with_connect_info::<SocketAddr>()`. Like
+/// axum's `ConnectInfo` extractor, it falls back to the address of a `MockConnectInfo` layer,
+/// which the application's own code adds for its tests.
 pub(crate) fn client_address(parts: &Parts, proxies: &TrustedProxies) -> Option<IpAddr> {
-    let ConnectInfo(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>()?;
+    let peer = match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+        Some(ConnectInfo(peer)) => peer,
+        None => &parts.extensions.get::<MockConnectInfo<SocketAddr>>()?.0,
+    };
     Some(proxies.client_address(peer.ip(), &parts.headers))
 }
 

@@ -251,6 +251,13 @@ impl Problem {
         )
     }
 
+    /// 500 for a server set up so that no request can be checked — today, one that hands
+    /// the guard no client address. The detail is exactly "server misconfigured": the
+    /// operator finds the fix in the log, the client learns nothing more.
+    pub fn misconfigured() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server misconfigured")
+    }
+
     /// 503 for a dependency of the security checks that cannot be reached; the request is
     /// denied rather than let through unchecked.
     pub fn unavailable() -> Self {

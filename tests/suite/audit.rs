@@ -1,13 +1,15 @@
 //! Every allow, deny and throttle is an audit event with who, what and why, and no event
 //! ever carries a token or a secret.
 
-use crate::common::{self, HmacKey, claims, client, serve, sign};
+use crate::common::{self, HmacKey, claims, sign};
 use axum::Router;
 use axum::routing::get;
 use jsonwebtoken::Algorithm;
-use secure_api::{AuthUser, Security, TrustedProxies, secure};
+use secure_api::test::{TestClient, security, security_builder};
+use secure_api::{AuthUser, TrustedProxies, secure};
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::net::Ipv4Addr;
+use std::sync::{Arc, Mutex, OnceLock};
 use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 
@@ -33,9 +35,24 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
     fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
         let mut fields = Event::new();
         fields.insert("target".into(), event.metadata().target().to_owned());
+        fields.insert("level".into(), event.metadata().level().to_string());
         event.record(&mut Fields(&mut fields));
         self.0.lock().expect("capture lock").push(fields);
     }
+}
+
+/// Captures what is logged on this thread until the guard is dropped.
+fn capture() -> (Capture, tracing::subscriber::DefaultGuard) {
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::registry().with(capture.clone());
+    // While one dispatcher is alive, tracing-core 0.1.36 asks only the calling thread's
+    // default whether an event is wanted: an event that another test's thread logs first,
+    // with no subscriber, is then silenced everywhere for good, here too. A second one that
+    // lives as long as the process makes it ask every live dispatcher.
+    static SECOND_DISPATCHER: OnceLock<tracing::Dispatch> = OnceLock::new();
+    SECOND_DISPATCHER.get_or_init(|| tracing::Dispatch::new(tracing_subscriber::registry()));
+    let guard = tracing::subscriber::set_default(subscriber);
+    (capture, guard)
 }
 
 #[secure(role = "admin", rate = "2/1m")]
@@ -50,24 +67,18 @@ async fn open() -> &'static str {
 
 #[tokio::test]
 async fn audit_events_name_the_decision_and_never_the_token() {
-    // A subscriber for this thread only: the test's current-thread runtime runs the server
-    // and the client here, and the tests around it, each on a thread of its own, neither
-    // reach it nor are reached by it.
-    let capture = Capture::default();
-    let _capturing =
-        tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+    // A subscriber for this thread only: the router runs in this test's task, here, and the
+    // tests around it, each on a thread of its own, neither reach it nor are reached by it.
+    let (capture, _capturing) = capture();
 
     let key = HmacKey::generate();
     let security = common::hs256_security(&key);
-    let address = serve(
+    let client = TestClient::new(
         Router::new()
             .route("/admin", get(admin_only))
             .route("/open", get(open))
             .with_state(security.clone()),
-    )
-    .await;
-    let http = client();
-    let url = |path: &str| format!("http://{address}{path}");
+    );
     let admin = sign(
         &claims("alice", &["admin"], ""),
         Algorithm::HS256,
@@ -96,14 +107,14 @@ async fn audit_events_name_the_decision_and_never_the_token() {
         ("/admin", Some(&admin), None),
         ("/admin", Some(&admin), None),
     ] {
-        let mut request = http.get(url(path));
+        let mut request = client.get(path);
         if let Some(token) = token {
-            request = request.bearer_auth(token);
+            request = request.bearer(token);
         }
         if let Some(request_id) = request_id {
             request = request.header("x-request-id", request_id);
         }
-        statuses.push(request.send().await.expect("request").status().as_u16());
+        statuses.push(request.send().await.status().as_u16());
     }
     assert_eq!(statuses, [200, 200, 401, 401, 403, 200, 429]);
 
@@ -149,7 +160,8 @@ async fn audit_events_name_the_decision_and_never_the_token() {
             event["route"] == "/admin" || event["route"] == "/open",
             "{event:?}"
         );
-        assert_eq!(event["client_ip"], "127.0.0.1");
+        let client_ip = client.address().expect("an address").to_string();
+        assert_eq!(event["client_ip"], client_ip);
     }
 
     // Nothing logged anywhere — audit or not — holds a token, a signature or the secret.
@@ -169,33 +181,22 @@ async fn audit_events_name_the_decision_and_never_the_token() {
 /// log (it is the client's to write).
 #[tokio::test]
 async fn an_ignored_forwarding_header_is_noted_once_and_never_quoted() {
-    let capture = Capture::default();
-    let _capturing =
-        tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
-    let key = HmacKey::generate();
-    let http = client();
+    let (capture, _capturing) = capture();
     // The test's client is 127.0.0.1: first no proxy is trusted, then one it is not.
     for proxies in ["", "10.0.0.0/8"] {
-        let security = Security::builder()
-            .issuer(common::ISSUER)
-            .audience(common::AUDIENCE)
-            .key(key.key())
+        let security = security_builder()
             .trusted_proxies(TrustedProxies::parse(proxies).expect("proxies"))
             .build()
             .expect("valid configuration");
-        let address = serve(Router::new().route("/open", get(open)).with_state(security)).await;
+        let router = Router::new().route("/open", get(open)).with_state(security);
+        let client = TestClient::new(router).from(Ipv4Addr::LOCALHOST);
         for (header, value) in [
             ("x-forwarded-for", "203.0.113.71"),
             ("forwarded", "for=203.0.113.72"),
             ("x-forwarded-for", "203.0.113.73:443, [2001:db8::74]"),
             ("x-request-id", "none-forwarded"),
         ] {
-            let response = http
-                .get(format!("http://{address}/open"))
-                .header(header, value)
-                .send()
-                .await
-                .expect("request");
+            let response = client.get("/open").header(header, value).send().await;
             assert_eq!(response.status(), 200);
         }
     }
@@ -238,17 +239,14 @@ async fn machine(user: AuthUser) -> String {
 #[tokio::test]
 async fn api_key_events_name_the_key_id_and_never_the_key() {
     use secure_api::apikey::NewApiKey;
-    let capture = Capture::default();
-    let _capturing =
-        tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+    let (capture, _capturing) = capture();
 
-    let security = common::hs256_security(&HmacKey::generate());
-    let address = serve(
+    let security = security();
+    let client = TestClient::new(
         Router::new()
             .route("/machine", get(machine))
             .with_state(security.clone()),
-    )
-    .await;
+    );
     let created = security
         .api_keys()
         .create(NewApiKey::new("svc-export", "export"))
@@ -257,10 +255,8 @@ async fn api_key_events_name_the_key_id_and_never_the_key() {
     let key = created.key.expose();
     let id = created.info.id.as_str();
     let call = |key: String| {
-        let request = client()
-            .get(format!("http://{address}/machine"))
-            .header("x-api-key", key);
-        async move { request.send().await.expect("request").status().as_u16() }
+        let request = client.get("/machine").api_key(&key);
+        async move { request.send().await.status().as_u16() }
     };
     assert_eq!(call(key.to_owned()).await, 200);
     // A mistyped key fails its checksum: refused without a lookup, and no id is vouched for.
@@ -302,4 +298,49 @@ async fn api_key_events_name_the_key_id_and_never_the_key() {
     let everything = format!("{events:?}");
     assert!(!everything.contains(key));
     assert!(!everything.contains(&key[secret_start..]));
+}
+
+/// A server that hands the guard no client address answers every request 500 "server
+/// misconfigured", and tells its operator how to fix that at error level once per
+/// configuration; the requests after the first are noted at debug level only.
+#[tokio::test]
+async fn a_server_without_client_addresses_is_told_the_fix_once() {
+    let (capture, _capturing) = capture();
+    for _ in 0..2 {
+        let router = Router::new()
+            .route("/open", get(open))
+            .with_state(security());
+        let client = TestClient::new(router).without_client_address();
+        for _ in 0..3 {
+            let answer = client.get("/open").send().await;
+            assert_eq!(answer.problem()["detail"], "server misconfigured");
+        }
+    }
+    let events = capture.0.lock().expect("capture lock").clone();
+    let noted: Vec<&Event> = events
+        .iter()
+        .filter(|event| {
+            event
+                .get("reason")
+                .is_some_and(|reason| reason == "no_client_address")
+        })
+        .collect();
+    let levels: Vec<&str> = noted.iter().map(|event| event["level"].as_str()).collect();
+    assert_eq!(
+        levels,
+        ["ERROR", "DEBUG", "DEBUG", "ERROR", "DEBUG", "DEBUG"]
+    );
+    let fix = &noted[0];
+    assert_eq!(
+        (fix["target"].as_str(), fix["handler"].as_str()),
+        ("secure_api::audit", "open")
+    );
+    for way in [
+        "secure_api::serve",
+        "into_make_service_with_connect_info::<SocketAddr>()",
+        "secure_api::test::TestClient",
+        "MockConnectInfo",
+    ] {
+        assert!(fix["message"].contains(way), "{way} in {}", fix["message"]);
+    }
 }

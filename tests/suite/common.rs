@@ -5,6 +5,7 @@
 use axum::Router;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secure_api::jwt::Key;
+use secure_api::test::TestResponse;
 use secure_api::{Secret, Security};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
@@ -128,7 +129,7 @@ pub(crate) fn client() -> reqwest::Client {
         .expect("client")
 }
 
-/// Status, headers and JSON body of a response, for assertions.
+/// Status, headers and JSON body of a response, over HTTP or in process, for assertions.
 pub(crate) struct Answer {
     pub(crate) status: u16,
     pub(crate) headers: reqwest::header::HeaderMap,
@@ -140,8 +141,18 @@ impl Answer {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let bytes = response.bytes().await.expect("body");
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Self::read(status, headers, &bytes)
+    }
+
+    /// The answer of a router called in process by the test kit.
+    pub(crate) fn of(response: TestResponse) -> Self {
+        let status = response.status().as_u16();
+        Self::read(status, response.headers().clone(), response.bytes())
+    }
+
+    fn read(status: u16, headers: reqwest::header::HeaderMap, bytes: &[u8]) -> Self {
+        let body = serde_json::from_slice(bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()));
         Self {
             status,
             headers,

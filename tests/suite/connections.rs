@@ -3,7 +3,7 @@
 //! the client address it hands the guard. Raw TCP, so that the test, not a client library,
 //! decides what goes on the wire and when.
 
-use crate::common::{self, Answer, HmacKey, client};
+use crate::common::{Answer, client};
 use axum::Router;
 use axum::routing::get;
 use secure_api::routing::SecureRouter;
@@ -337,10 +337,9 @@ async fn whoami(ClientIp(ip): ClientIp) -> String {
 
 #[tokio::test]
 async fn the_guard_sees_the_client_address_without_connect_info_plumbing() {
-    let key = HmacKey::generate();
     let app: Router = SecureRouter::new()
         .route("/whoami", secure_api::routing::get(whoami))
-        .with_state(common::hs256_security(&key));
+        .with_state(secure_api::test::security());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -1,5 +1,6 @@
-//! Every problem the guard and the validated extractors answer, through real HTTP on
-//! loopback: status, headers and body.
+//! Every problem the guard and the validated extractors answer — status, headers and body —
+//! from the router called in process by the test kit; over real HTTP on loopback, what a
+//! socket decides: the client address and the forwarding headers of its peer.
 
 use crate::common::{self, Answer, HmacKey, claims, client, serve, sign};
 use axum::extract::{DefaultBodyLimit, Path, Query};
@@ -8,10 +9,10 @@ use axum::routing::get;
 use axum::{Json, Router};
 use jsonwebtoken::Algorithm;
 use secure_api::routing::{self, SecureRouter};
+use secure_api::test::{TestClient, principal, security_builder};
 use secure_api::{AuthUser, Security, secure};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::net::SocketAddr;
 use std::time::Duration;
 
 #[derive(Debug, Deserialize, garde::Validate)]
@@ -81,85 +82,74 @@ async fn quick() -> &'static str {
     "ok"
 }
 
+fn routes() -> Router<Security> {
+    SecureRouter::new()
+        .route("/users", routing::post(create_user))
+        .route("/health", routing::get(health))
+        .route("/reports", routing::get(reports))
+        .route("/audit", routing::get(audit_log))
+        .route("/search/{page}", routing::get(search))
+        .route("/limited", routing::get(limited))
+        .route("/quick", routing::get(quick))
+        .route("/preferences", routing::post(preferences))
+        .into_router()
+        .layer(DefaultBodyLimit::max(4096))
+}
+
 struct App {
-    address: SocketAddr,
-    key: HmacKey,
-    http: reqwest::Client,
+    security: Security,
+    client: TestClient,
 }
 
 impl App {
-    async fn start() -> Self {
-        Self::start_with(|builder| builder).await
+    fn start() -> Self {
+        Self::start_with(|builder| builder)
     }
 
-    async fn start_with(
+    fn start_with(
         configure: impl FnOnce(secure_api::SecurityBuilder) -> secure_api::SecurityBuilder,
     ) -> Self {
-        let key = HmacKey::generate();
-        let security = configure(
-            Security::builder()
-                .issuer(common::ISSUER)
-                .audience(common::AUDIENCE)
-                .key(key.key()),
-        )
-        .build()
-        .expect("configuration");
-        let router = SecureRouter::new()
-            .route("/users", routing::post(create_user))
-            .route("/health", routing::get(health))
-            .route("/reports", routing::get(reports))
-            .route("/audit", routing::get(audit_log))
-            .route("/search/{page}", routing::get(search))
-            .route("/limited", routing::get(limited))
-            .route("/quick", routing::get(quick))
-            .route("/preferences", routing::post(preferences))
-            .into_router()
-            .layer(DefaultBodyLimit::max(4096))
-            .with_state(security);
+        let security = configure(security_builder())
+            .build()
+            .expect("configuration");
         Self {
-            address: serve(router).await,
-            key,
-            http: client(),
+            client: TestClient::new(routes().with_state(security.clone())),
+            security,
         }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.address)
     }
 
     fn token(&self, subject: &str, roles: &[&str], scope: &str) -> String {
-        sign(
-            &claims(subject, roles, scope),
-            Algorithm::HS256,
-            &self.key.encoding(),
-            None,
-        )
+        let scopes: Vec<&str> = scope.split_whitespace().collect();
+        let five_minutes = Duration::from_secs(300);
+        (self.security)
+            .mint(subject, roles, &scopes, five_minutes)
+            .expect("token")
     }
 
     async fn get(&self, path: &str, token: Option<&str>) -> Answer {
-        let mut request = self.http.get(self.url(path));
+        let mut request = self.client.get(path);
         if let Some(token) = token {
-            request = request.bearer_auth(token);
+            request = request.bearer(token);
         }
-        Answer::from(request.send().await.expect("request")).await
+        Answer::of(request.send().await)
     }
 
     async fn post_json(&self, path: &str, token: Option<&str>, body: &str) -> Answer {
         let mut request = self
-            .http
-            .post(self.url(path))
+            .client
+            .post(path)
             .header("content-type", "application/json")
             .body(body.to_owned());
         if let Some(token) = token {
-            request = request.bearer_auth(token);
+            request = request.bearer(token);
         }
-        Answer::from(request.send().await.expect("request")).await
+        Answer::of(request.send().await)
     }
 }
 
 #[tokio::test]
 async fn admin_creates_a_user() {
-    let app = App::start().await;
+    let app = App::start();
     let token = app.token("alice", &["admin"], "");
     let answer = app
         .post_json(
@@ -174,32 +164,29 @@ async fn admin_creates_a_user() {
 
 #[tokio::test]
 async fn missing_token_is_401_with_a_plain_bearer_challenge() {
-    let app = App::start().await;
+    let app = App::start();
     let answer = app.get("/reports", None).await;
     answer.assert_problem(401);
     assert_eq!(answer.header("www-authenticate"), "Bearer");
     assert_eq!(answer.header("cache-control"), "no-store");
     // Another scheme is no bearer token either.
-    let basic = Answer::from(
-        app.http
-            .get(app.url("/reports"))
-            .basic_auth("alice", Some("pw"))
+    let basic = app.client.get("/reports");
+    let basic = Answer::of(
+        basic
+            .header("authorization", "Basic YWxpY2U6cHc=")
             .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+            .await,
+    );
     basic.assert_problem(401);
     assert_eq!(basic.header("www-authenticate"), "Bearer");
 }
 
 #[tokio::test]
 async fn invalid_tokens_get_one_identical_answer() {
-    let app = App::start().await;
-    let good = app.token("alice", &["admin"], "reports:read");
-    let mut expired_claims = claims("alice", &["admin"], "reports:read");
-    expired_claims["exp"] = json!(common::now() - 3600);
-    let expired = sign(&expired_claims, Algorithm::HS256, &app.key.encoding(), None);
+    let app = App::start();
+    let alice = principal!("alice", roles = ["admin"], scopes = ["reports:read"]);
+    let good = alice.token(&app.security);
+    let expired = alice.expired_token(&app.security);
     let mut tampered = good.clone();
     tampered.insert(good.find('.').expect("dot") + 3, 'x');
     let mut answers = Vec::new();
@@ -220,7 +207,7 @@ async fn invalid_tokens_get_one_identical_answer() {
 
 #[tokio::test]
 async fn missing_role_or_scope_is_403_insufficient_scope() {
-    let app = App::start().await;
+    let app = App::start();
     let viewer = app.token("victor", &["viewer"], "reports:write");
     for answer in [
         app.post_json(
@@ -245,7 +232,7 @@ async fn missing_role_or_scope_is_403_insufficient_scope() {
 
 #[tokio::test]
 async fn invalid_fields_are_422_with_one_entry_each() {
-    let app = App::start().await;
+    let app = App::start();
     let token = app.token("alice", &["admin"], "");
     let answer = app
         .post_json("/users", Some(&token), r#"{"name":"x","email":"nope"}"#)
@@ -272,7 +259,7 @@ async fn invalid_fields_are_422_with_one_entry_each() {
 /// OWASP API3 (mass assignment): a key the type does not declare is refused, not dropped.
 #[tokio::test]
 async fn undeclared_keys_are_422_pointing_at_each() {
-    let app = App::start().await;
+    let app = App::start();
     let token = app.token("alice", &["admin"], "");
     let pointers = |answer: &Answer| -> Vec<String> {
         answer.body["errors"]
@@ -298,16 +285,10 @@ async fn undeclared_keys_are_422_pointing_at_each() {
 
 #[tokio::test]
 async fn an_optional_body_is_validated_when_present() {
-    let app = App::start().await;
+    let app = App::start();
     let token = app.token("alice", &["admin"], "");
-    let absent = app
-        .http
-        .post(app.url("/preferences"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(absent.text().await.expect("body"), "defaults");
+    let absent = app.client.post("/preferences").bearer(&token).send().await;
+    assert_eq!(absent.text(), "defaults");
     let present = app
         .post_json("/preferences", Some(&token), r#"{"theme":"dark"}"#)
         .await;
@@ -331,7 +312,7 @@ async fn an_optional_body_is_validated_when_present() {
 
 #[tokio::test]
 async fn malformed_input_is_400_wrong_type_415_and_oversized_413() {
-    let app = App::start().await;
+    let app = App::start();
     let token = app.token("alice", &["admin"], "");
     app.post_json("/users", Some(&token), r#"{"name": "bob""#)
         .await
@@ -344,17 +325,15 @@ async fn malformed_input_is_400_wrong_type_415_and_oversized_413() {
         "{}",
         shape.body
     );
-    let text = Answer::from(
-        app.http
-            .post(app.url("/users"))
-            .bearer_auth(&token)
+    let text = Answer::of(
+        app.client
+            .post("/users")
+            .bearer(&token)
             .header("content-type", "text/plain")
             .body(r#"{"name":"bob","email":"bob@example.org"}"#)
             .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+            .await,
+    );
     text.assert_problem(415);
     let huge = format!(r#"{{"name":"{}","email":"a@b.c"}}"#, "x".repeat(10_000));
     app.post_json("/users", Some(&token), &huge)
@@ -370,7 +349,7 @@ async fn malformed_input_is_400_wrong_type_415_and_oversized_413() {
 
 #[tokio::test]
 async fn authentication_is_decided_before_the_body_is_read() {
-    let app = App::start().await;
+    let app = App::start();
     // A bad body without a token: the guard answers first, so 401 rather than 400/422.
     for body in [r#"{"name":"x"}"#, "{not json", ""] {
         app.post_json("/users", None, body)
@@ -385,7 +364,7 @@ async fn authentication_is_decided_before_the_body_is_read() {
 
 #[tokio::test]
 async fn throttled_requests_get_429_with_retry_after_and_ratelimit_fields() {
-    let app = App::start().await;
+    let app = App::start();
     // Admitted requests carry the fields too (draft-10), so clients can pace themselves.
     for remaining in (0..5).rev() {
         let answer = app.get("/health", None).await;
@@ -411,7 +390,7 @@ async fn throttled_requests_get_429_with_retry_after_and_ratelimit_fields() {
 /// `"3/1s"`: three at once, then one more every 333 ms.
 #[tokio::test]
 async fn a_rate_is_a_burst_that_refills_continuously() {
-    let app = App::start().await;
+    let app = App::start();
     let token = app.token("alice", &[], "");
     for _ in 0..3 {
         assert_eq!(app.get("/quick", Some(&token)).await.status, 200);
@@ -427,11 +406,11 @@ async fn a_rate_is_a_burst_that_refills_continuously() {
 
 #[tokio::test]
 async fn exactly_the_limit_is_admitted_under_concurrency() {
-    let app = App::start().await;
+    let app = App::start();
     let token = app.token("alice", &[], "");
     let requests = (0..200).map(|_| {
-        let request = app.http.get(app.url("/limited")).bearer_auth(&token);
-        async move { request.send().await.expect("request").status().as_u16() }
+        let request = app.client.get("/limited").bearer(&token);
+        async move { request.send().await.status().as_u16() }
     });
     let statuses = futures_join_all(requests).await;
     let admitted = statuses.iter().filter(|status| **status == 200).count();
@@ -452,7 +431,7 @@ async fn futures_join_all<F: std::future::Future<Output = u16> + Send + 'static>
 
 #[tokio::test]
 async fn repeated_bad_tokens_are_throttled_but_a_valid_token_from_the_address_passes() {
-    let app = App::start_with(|builder| builder.failed_auth_rate(3, Duration::from_secs(60))).await;
+    let app = App::start_with(|builder| builder.failed_auth_rate(3, Duration::from_secs(60)));
     for _ in 0..3 {
         app.get("/reports", Some("forged.token.here"))
             .await
@@ -481,41 +460,30 @@ async fn repeated_bad_tokens_are_throttled_but_a_valid_token_from_the_address_pa
 /// RFC 6750 §3.1: a malformed request is `invalid_request` (400), and it costs budget.
 #[tokio::test]
 async fn a_malformed_authorization_header_is_400_invalid_request() {
-    let app = App::start_with(|builder| builder.failed_auth_rate(2, Duration::from_secs(60))).await;
+    let app = App::start_with(|builder| builder.failed_auth_rate(2, Duration::from_secs(60)));
     for value in ["Bearer", "Bearer a b"] {
-        let answer = Answer::from(
-            app.http
-                .get(app.url("/reports"))
-                .header("authorization", value)
-                .send()
-                .await
-                .expect("request"),
-        )
-        .await;
+        let request = app.client.get("/reports").header("authorization", value);
+        let answer = Answer::of(request.send().await);
         answer.assert_problem(400);
         assert_eq!(
             answer.header("www-authenticate"),
             "Bearer error=\"invalid_request\""
         );
     }
-    let over_budget = Answer::from(
-        app.http
-            .get(app.url("/reports"))
-            .header("authorization", "Bearer ")
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let request = app
+        .client
+        .get("/reports")
+        .header("authorization", "Bearer ");
+    let over_budget = Answer::of(request.send().await);
     over_budget.assert_problem(429);
 }
 
+/// The mistake the answer is for: `axum::serve` without `into_make_service_with_connect_info`.
 #[tokio::test]
 async fn a_router_served_without_connect_info_fails_closed() {
-    let key = HmacKey::generate();
     let router = Router::new()
         .route("/health", get(health))
-        .with_state(common::hs256_security(&key));
+        .with_state(secure_api::test::security());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -530,26 +498,36 @@ async fn a_router_served_without_connect_info_fails_closed() {
     )
     .await;
     answer.assert_problem(500);
+    assert_eq!(answer.body["detail"], "server misconfigured");
     assert!(!answer.body.to_string().contains("connect_info"));
+}
+
+/// The routes served on loopback with `configure`'s security; the base URL.
+async fn served(
+    configure: impl FnOnce(secure_api::SecurityBuilder) -> secure_api::SecurityBuilder,
+) -> String {
+    let security = configure(security_builder())
+        .build()
+        .expect("configuration");
+    format!("http://{}", serve(routes().with_state(security)).await)
 }
 
 #[tokio::test]
 async fn forwarded_for_counts_only_through_trusted_proxies() {
+    let http = client();
     // Without trusted proxies a client cannot escape its budget by inventing addresses.
-    let direct = App::start().await;
+    let direct = served(|builder| builder).await;
     for n in 0..5 {
-        let answer = direct
-            .http
-            .get(direct.url("/health"))
+        let answer = http
+            .get(format!("{direct}/health"))
             .header("x-forwarded-for", format!("203.0.113.{n}"))
             .send()
             .await
             .expect("request");
         assert_eq!(answer.status(), 200);
     }
-    let sixth = direct
-        .http
-        .get(direct.url("/health"))
+    let sixth = http
+        .get(format!("{direct}/health"))
         .header("x-forwarded-for", "203.0.113.99")
         .send()
         .await
@@ -557,14 +535,13 @@ async fn forwarded_for_counts_only_through_trusted_proxies() {
     assert_eq!(sixth.status(), 429);
 
     // Behind a trusted proxy (here: the loopback peer), each forwarded client has its own.
-    let proxied = App::start_with(|builder| {
+    let proxied = served(|builder| {
         builder.trusted_proxies(secure_api::TrustedProxies::parse("127.0.0.1").expect("list"))
     })
     .await;
     for n in 0..10 {
-        let answer = proxied
-            .http
-            .get(proxied.url("/health"))
+        let answer = http
+            .get(format!("{proxied}/health"))
             .header("x-forwarded-for", format!("6.6.6.6, 203.0.113.{n}"))
             .send()
             .await
@@ -572,18 +549,15 @@ async fn forwarded_for_counts_only_through_trusted_proxies() {
         assert_eq!(answer.status(), 200, "client {n}");
     }
     for _ in 0..5 {
-        proxied
-            .http
-            .get(proxied.url("/health"))
+        http.get(format!("{proxied}/health"))
             .header("x-forwarded-for", "2001:db8::1")
             .send()
             .await
             .expect("request");
     }
     // Another address in the same IPv6 /64 shares that budget.
-    let same_network = proxied
-        .http
-        .get(proxied.url("/health"))
+    let same_network = http
+        .get(format!("{proxied}/health"))
         .header("x-forwarded-for", "2001:db8::ffff:2")
         .send()
         .await
@@ -613,7 +587,7 @@ impl secure_api::limit::RateLimitStore for UnreachableStore {
 
 #[tokio::test]
 async fn an_unreachable_limit_store_fails_closed() {
-    let app = App::start_with(|builder| builder.rate_limit_store(UnreachableStore)).await;
+    let app = App::start_with(|builder| builder.rate_limit_store(UnreachableStore));
     let answer = app.get("/health", None).await;
     answer.assert_problem(503);
     assert!(!answer.body.to_string().contains("connection refused"));
@@ -634,21 +608,17 @@ async fn tenant(secure_api::Claims(claims): secure_api::Claims<TenantClaims>) ->
 #[tokio::test]
 async fn handlers_read_their_own_claims_from_the_verified_token() {
     let key = HmacKey::generate();
-    let address = serve(
+    let client = TestClient::new(
         Router::new()
             .route("/tenant", get(tenant))
             .with_state(common::hs256_security(&key)),
-    )
-    .await;
+    );
     let mut with_tenant = claims("alice", &[], "");
     with_tenant["tenant"] = json!("acme");
-    let http = client();
     let call = |claims: Value| {
         let token = sign(&claims, Algorithm::HS256, &key.encoding(), None);
-        let request = http
-            .get(format!("http://{address}/tenant"))
-            .bearer_auth(token);
-        async move { Answer::from(request.send().await.expect("request")).await }
+        let request = client.get("/tenant").bearer(&token);
+        async move { Answer::of(request.send().await) }
     };
     assert_eq!(call(with_tenant).await.body, "acme");
     call(claims("alice", &[], "")).await.assert_problem(401);

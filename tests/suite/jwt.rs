@@ -1,11 +1,12 @@
 //! Attacks on bearer tokens (RFC 8725), each refused by `Security::verify` for the right
-//! reason, and all answered over HTTP with one and the same 401 problem.
+//! reason, and all answered by a guarded route with one and the same 401 problem.
 
-use crate::common::{self, Answer, HmacKey, claims, client, now, serve, sign};
+use crate::common::{self, Answer, HmacKey, claims, now, sign};
 use axum::Router;
 use axum::routing::get;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secure_api::jwt::{ClaimProfile, Key, MAX_TOKEN_BYTES, TokenRejection};
+use secure_api::test::TestClient;
 use secure_api::{AuthUser, Security, secure};
 use serde_json::{Value, json};
 
@@ -377,11 +378,10 @@ async fn me(user: AuthUser) -> String {
 }
 
 #[tokio::test]
-async fn every_refused_token_gets_the_same_401_over_http() {
+async fn every_refused_token_gets_the_same_401() {
     let key = HmacKey::generate();
     let security = common::hs256_security(&key);
-    let address = serve(Router::new().route("/me", get(me)).with_state(security)).await;
-    let http = client();
+    let client = TestClient::new(Router::new().route("/me", get(me)).with_state(security));
     let good = claims("alice", &[], "");
     let hs = |claims: &Value| sign(claims, Algorithm::HS256, &key.encoding(), None);
     let valid = hs(&good);
@@ -400,14 +400,7 @@ async fn every_refused_token_gets_the_same_401_over_http() {
     ];
     let mut bodies = Vec::new();
     for token in &tokens {
-        let answer = Answer::from(
-            http.get(format!("http://{address}/me"))
-                .bearer_auth(token)
-                .send()
-                .await
-                .expect("request"),
-        )
-        .await;
+        let answer = Answer::of(client.get("/me").bearer(token).send().await);
         answer.assert_problem(401);
         assert_eq!(
             answer.header("www-authenticate"),
@@ -419,13 +412,8 @@ async fn every_refused_token_gets_the_same_401_over_http() {
         bodies.windows(2).all(|pair| pair[0] == pair[1]),
         "{bodies:#?}"
     );
-    let ok = http
-        .get(format!("http://{address}/me"))
-        .bearer_auth(&valid)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(ok.text().await.expect("body"), "alice");
+    let ok = client.get("/me").bearer(&valid).send().await;
+    assert_eq!(ok.text(), "alice");
 }
 
 #[secure(role = "editor", rate = "1000/1m")]
@@ -436,7 +424,7 @@ async fn edit(user: AuthUser) -> String {
 /// Amazon Cognito's access tokens carry no `aud`: the cognito profile binds them by
 /// `client_id` and reads roles from `cognito:groups`.
 #[tokio::test]
-async fn a_cognito_token_passes_a_role_check_over_http() {
+async fn a_cognito_token_passes_a_role_check() {
     let key = HmacKey::generate();
     let app_client = "6jd3v0m9ogm0b4c1qgbtmfcv4j";
     let security = Security::builder()
@@ -445,8 +433,7 @@ async fn a_cognito_token_passes_a_role_check_over_http() {
         .claims(ClaimProfile::cognito([app_client]))
         .build()
         .expect("configuration");
-    let address = serve(Router::new().route("/edit", get(edit)).with_state(security)).await;
-    let http = client();
+    let client = TestClient::new(Router::new().route("/edit", get(edit)).with_state(security));
     let cognito = |client_id: &str, groups: &[&str]| {
         let claims = json!({
             "iss": common::ISSUER,
@@ -464,10 +451,8 @@ async fn a_cognito_token_passes_a_role_check_over_http() {
         sign(&claims, Algorithm::HS256, &key.encoding(), None)
     };
     let get_edit = |token: String| {
-        let request = http
-            .get(format!("http://{address}/edit"))
-            .bearer_auth(token);
-        async move { Answer::from(request.send().await.expect("request")).await }
+        let request = client.get("/edit").bearer(&token);
+        async move { Answer::of(request.send().await) }
     };
     let editor = get_edit(cognito(app_client, &["editor"])).await;
     assert_eq!(editor.status, 200, "{}", editor.body);

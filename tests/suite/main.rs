@@ -3,7 +3,8 @@
 //! slow and idle clients, JWT attacks, keys shared
 //! between services and fetched from a provider, audit events, the secure router, the SQLite
 //! and Redis stores (one server and a cluster), every API key store, a real OpenID provider,
-//! the examples run as their users run them (the quickstart, the demo, its TLS, the README's
+//! the test kit, the examples run as their users run them (the quickstart, the demo, its TLS,
+//! the README's
 //! walk-throughs) and the trybuild UI tests.
 //!
 //! `cargo test --workspace` runs them with everything else (and builds the examples they
@@ -46,5 +47,6 @@ mod redis_server;
 mod redis_store;
 mod routing;
 mod sqlite_store;
+mod testkit;
 mod tls;
 mod ui;

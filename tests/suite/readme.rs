@@ -1,7 +1,7 @@
 //! The README's walk-throughs, run as written: a section's shell block goes to `bash` against
 //! the example it is about, started for the test, and every `#` line under a command must
 //! appear in what that command printed. A README that drifts from the examples fails here,
-//! not in a newcomer's terminal.
+//! not in a newcomer's terminal. Its example of a test is a test of this suite, verbatim.
 
 use crate::common::{Running, start_demo};
 use std::process::Command;
@@ -130,4 +130,28 @@ fn the_tour_of_the_demo_answers_as_the_readme_says() {
 fn the_login_and_tokens_walk_through_answers_as_the_readme_says() {
     let demo = start_demo(&[]);
     walk_through("Login and tokens", &demo.running, None);
+}
+
+/// The example under "Testing your handlers" is `testkit.rs`'s first test, character for
+/// character: what the README shows compiles and passes.
+#[test]
+fn the_testing_example_is_this_test() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let section = readme
+        .split_once("\n## Testing your handlers\n")
+        .expect("README has a section `Testing your handlers`")
+        .1;
+    let example = section
+        .split_once("```rust")
+        .and_then(|(_, block)| block.split_once('\n'))
+        .and_then(|(_, block)| block.split_once("\n```"))
+        .expect("the section has a closed rust block")
+        .0;
+    let test = include_str!("testkit.rs");
+    assert!(example.contains("#[tokio::test]"), "{example}");
+    assert!(
+        test.contains(example),
+        "the README's testing example differs from tests/suite/testkit.rs:\n{example}"
+    );
 }

@@ -1,11 +1,12 @@
-//! The secure router over real HTTP: the role hierarchy at runtime, unmatched requests as
-//! problems, and the manifest of what it mounted.
+//! The secure router, called in process: the role hierarchy at runtime, unmatched requests
+//! as problems, and the manifest of what it mounted.
 
-use crate::common::{self, Answer, HmacKey, claims, client, serve, sign};
+use crate::common::Answer;
 use axum::Json;
-use jsonwebtoken::Algorithm;
+use axum::http::Method;
 use secure_api::routing::{SecureRouter, delete, get};
-use secure_api::{AuthUser, secure};
+use secure_api::test::{TestClient, TestPrincipal, security};
+use secure_api::{AuthUser, Principal, secure};
 
 #[derive(serde::Deserialize, garde::Validate)]
 struct Note {
@@ -44,23 +45,20 @@ fn routes() -> SecureRouter<secure_api::Security> {
 
 #[tokio::test]
 async fn the_role_hierarchy_is_honoured() {
-    let key = HmacKey::generate();
-    let address = serve(routes().with_state(common::hs256_security(&key))).await;
-    let http = client();
-    let call = |method: reqwest::Method, path: &str, roles: &[&str], scope: &str| {
-        let token = sign(
-            &claims("sam", roles, scope),
-            Algorithm::HS256,
-            &key.encoding(),
-            None,
-        );
-        let request = http
-            .request(method, format!("http://{address}{path}"))
-            .bearer_auth(token)
+    let security = security();
+    let client = TestClient::new(routes().with_state(security.clone()));
+    let call = |method: Method, path: &str, roles: &[&str], scope: &str| {
+        let scopes: Vec<&str> = scope.split_whitespace().collect();
+        let principal = Principal::new("sam", &["pwd"])
+            .with_roles(roles)
+            .with_scopes(&scopes);
+        let token = TestPrincipal::from(principal).token(&security);
+        let request = client
+            .request(method, path)
+            .bearer(&token)
             .json(&serde_json::json!({ "text": "hi" }));
-        async move { request.send().await.expect("request").status().as_u16() }
+        async move { request.send().await.status().as_u16() }
     };
-    use reqwest::Method;
     // viewer < editor < admin: each passes what is below it.
     for roles in [&["viewer"][..], &["editor"], &["admin"]] {
         assert_eq!(
@@ -94,24 +92,10 @@ async fn the_role_hierarchy_is_honoured() {
 
 #[tokio::test]
 async fn unmatched_requests_are_problems() {
-    let key = HmacKey::generate();
-    let address = serve(routes().with_state(common::hs256_security(&key))).await;
-    let http = client();
-    let missing = Answer::from(
-        http.get(format!("http://{address}/nowhere"))
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let client = TestClient::new(routes().with_state(security()));
+    let missing = Answer::of(client.get("/nowhere").send().await);
     missing.assert_problem(404);
-    let wrong_method = Answer::from(
-        http.put(format!("http://{address}/notes"))
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let wrong_method = Answer::of(client.put("/notes").send().await);
     wrong_method.assert_problem(405);
     assert_eq!(wrong_method.header("allow"), "GET,HEAD,POST");
 }

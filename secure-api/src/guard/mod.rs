@@ -79,15 +79,10 @@ impl Admission<'_> {
     async fn admit(&self, parts: &mut Parts) -> Result<(), Problem> {
         let spec = self.spec;
         let Some(client) = client::client_address(parts, &self.security.trusted_proxies) else {
-            tracing::error!(
-                target: audit::TARGET,
-                outcome = "deny",
-                reason = "no_client_address",
-                handler = spec.handler,
-                "the client address is unknown: serve the router with `secure_api::serve` \
-                 or `into_make_service_with_connect_info::<SocketAddr>()`"
-            );
-            return Err(Problem::internal());
+            self.security
+                .trusted_proxies
+                .note_missing_client_address(spec.handler);
+            return Err(Problem::misconfigured());
         };
         parts.extensions.insert(ClientIp(client));
         let audit = Audit {

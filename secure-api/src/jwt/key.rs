@@ -242,6 +242,22 @@ pub(crate) struct SigningKey {
 }
 
 impl SigningKey {
+    /// The algorithm it signs with.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// Another key under this one's algorithm and `kid`: the test kit's impostor, whose
+    /// tokens name a configured key but carry a signature it does not make.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn impersonated_by(&self, encoding: EncodingKey) -> SigningKey {
+        SigningKey {
+            encoding,
+            ..self.clone()
+        }
+    }
+
     /// Signs `claims` as an access token (`typ: at+jwt`).
     pub(crate) fn sign(&self, claims: &serde_json::Value) -> Result<String, ConfigError> {
         let mut header = Header::new(self.algorithm);

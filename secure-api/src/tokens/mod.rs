@@ -202,6 +202,17 @@ impl Issuer {
         principal: &Principal,
         ttl: Duration,
     ) -> Result<String, ConfigError> {
+        let (claims, signing_key) = self.access_claims(principal, ttl)?;
+        signing_key.sign(&claims)
+    }
+
+    /// The claims of an access token for `principal`, valid for `ttl`, and the key that signs
+    /// them; the test kit alters them to make tokens the guard must refuse.
+    pub(crate) fn access_claims(
+        &self,
+        principal: &Principal,
+        ttl: Duration,
+    ) -> Result<(serde_json::Value, &SigningKey), ConfigError> {
         let signing_key = self.0.signing_key.as_ref().ok_or_else(|| {
             ConfigError::invalid(
                 "keys",
@@ -215,7 +226,7 @@ impl Issuer {
             )
         })?;
         let now = now();
-        signing_key.sign(&serde_json::json!({
+        let claims = serde_json::json!({
             "iss": self.0.issuer,
             "aud": audience,
             "sub": principal.subject,
@@ -227,7 +238,8 @@ impl Issuer {
             "scope": principal.scopes.join(" "),
             "amr": principal.amr,
             "auth_time": principal.auth_time,
-        }))
+        });
+        Ok((claims, signing_key))
     }
 }
 
