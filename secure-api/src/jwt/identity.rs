@@ -113,6 +113,9 @@ impl Identity {
     pub fn claims(&self) -> &Map<String, Value> {
         self.claims.get_or_init(|| {
             use base64::Engine as _;
+            if let Some(id) = &self.api_key {
+                return self.api_key_claims(id);
+            }
             // jsonwebtoken decoded this very segment, with this engine, before it was kept.
             base64::engine::general_purpose::URL_SAFE_NO_PAD
                 .decode(&*self.payload)
@@ -153,14 +156,6 @@ impl Identity {
     /// `roles`, `scope`, `exp` if it expires) and `api_key`, the key id, so that handlers
     /// reading `Claims<T>` serve key callers too.
     pub(crate) fn for_api_key(key: crate::apikey::ApiKeyInfo) -> Identity {
-        let mut claims = Map::new();
-        claims.insert("sub".into(), key.owner.clone().into());
-        claims.insert("roles".into(), key.roles.clone().into());
-        claims.insert("scope".into(), key.scopes.join(" ").into());
-        if let Some(expires_at) = key.expires_at {
-            claims.insert("exp".into(), expires_at.into());
-        }
-        claims.insert("api_key".into(), key.id.clone().into());
         Identity {
             subject: key.owner,
             roles: key.roles,
@@ -172,8 +167,21 @@ impl Identity {
             second_factor_acr: false,
             api_key: Some(key.id.into()),
             payload: Box::default(),
-            claims: OnceLock::from(claims),
+            claims: OnceLock::new(),
         }
+    }
+
+    /// The claims of an API key's identity, built on first use like a token's.
+    fn api_key_claims(&self, id: &str) -> Map<String, Value> {
+        let mut claims = Map::new();
+        claims.insert("sub".into(), self.subject.clone().into());
+        claims.insert("roles".into(), self.roles.clone().into());
+        claims.insert("scope".into(), self.scopes.join(" ").into());
+        if self.expires_at != u64::MAX {
+            claims.insert("exp".into(), self.expires_at.into());
+        }
+        claims.insert("api_key".into(), id.into());
+        claims
     }
 
     /// The token's `jti`, by which it can be revoked.
