@@ -7,7 +7,7 @@
 //! | `DEMO_ADMIN_PASSWORD_FILE` | creates the `admin` account on the first start (with `SECURE_API_*`) |
 //! | `DEMO_ADDR` | where to listen, default `127.0.0.1:3000` |
 //! | `DEMO_DB` | the SQLite database of accounts and notes, default `demo.db` |
-//! | `DEMO_TOKEN_DB` | a SQLite file of its own for refresh tokens and revocations; unset: in memory |
+//! | `DEMO_TOKEN_DB` | a SQLite file of its own for refresh tokens, revocations and API keys; unset: in memory |
 //! | `DEMO_CORS_ORIGINS` | comma-separated origins that browsers may call the API from |
 //! | `TLS_CERT_FILE`, `TLS_KEY_FILE` | serve TLS 1.3 only (see `tls.rs`) |
 
@@ -66,7 +66,9 @@ impl Config {
                 // account may now have.
                 db::remove_files(path)?;
             }
-            security = security.token_store(SqliteTokenStore::open(path).await?);
+            // The same file keeps the API keys (their hashes), so they survive a restart too.
+            let store = SqliteTokenStore::open(path).await?;
+            security = security.token_store(store.clone()).api_key_store(store);
         }
         let seal_key = match std::env::var_os("DEMO_SEAL_KEY_FILE") {
             Some(path) => Secret::from_file(path)?,
