@@ -27,22 +27,17 @@
 
 mod support;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::request::Parts;
-use axum::http::{Request, header};
+use axum::extract::FromRequestParts;
+use axum::http::header;
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::Algorithm;
 use secure_api::apikey::NewApiKey;
 use secure_api::guard::Guard;
 use secure_api::{Security, secure};
 use serde_json::json;
-use std::future::Future;
 use std::hint::black_box;
-use std::net::SocketAddr;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
-use support::{AUDIENCE, HmacKey, ISSUER};
+use support::{AUDIENCE, HmacKey, ISSUER, now_or_never, request_parts};
 
 // A rate far above what one core can ask for, so that the limiter is measured but never
 // refuses.
@@ -84,31 +79,6 @@ fn token(hmac: &HmacKey) -> String {
     support::sign(&claims, Algorithm::HS256, &hmac.encoding())
 }
 
-fn request_parts(name: header::HeaderName, value: String) -> Parts {
-    let mut parts = Request::get("/reports")
-        .header(name, value)
-        .body(())
-        .expect("request")
-        .into_parts()
-        .0;
-    parts
-        .extensions
-        .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
-    parts
-}
-
-/// Polls a future that never waits.
-fn now_or_never<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("waited on an in-memory store"),
-    }
-}
-
 fn api_key(c: &mut Criterion) {
     let hmac = HmacKey::generate();
     let (security, fresh) = (security(&hmac, 4096), security(&hmac, 0));
@@ -120,8 +90,12 @@ fn api_key(c: &mut Criterion) {
     .expect("a key");
     let key = created.key.expose();
     let token = token(&hmac);
-    let mut parts = request_parts(header::AUTHORIZATION, format!("Bearer {token}"));
-    let mut key_parts = request_parts(header::HeaderName::from_static("x-api-key"), key.to_owned());
+    let mut parts = request_parts("/reports", header::AUTHORIZATION, format!("Bearer {token}"));
+    let mut key_parts = request_parts(
+        "/reports",
+        header::HeaderName::from_static("x-api-key"),
+        key.to_owned(),
+    );
 
     // Every path must accept its credential, or the benchmark would time a rejection.
     now_or_never(security.api_keys().verify(key)).expect("the key verifies");

@@ -30,9 +30,8 @@
 
 mod support;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::request::Parts;
-use axum::http::{Request, header};
+use axum::extract::FromRequestParts;
+use axum::http::header;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
 use p256::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
@@ -41,13 +40,9 @@ use secure_api::jwt::Key;
 use secure_api::{Security, secure};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use std::future::Future;
 use std::hint::black_box;
-use std::net::SocketAddr;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
-use support::{AUDIENCE, HmacKey, ISSUER};
+use support::{AUDIENCE, HmacKey, ISSUER, now_or_never, request_parts};
 
 secure_api::roles! { admin }
 
@@ -220,7 +215,7 @@ fn jwks_case(ec_private: &str, claims: &Value) -> Case {
     let token = support::sign(claims, Algorithm::ES256, &encoding);
     let (security, uncached) = (fetched(4096), fetched(0));
     for security in [&security, &uncached] {
-        let mut parts = request_parts(&token);
+        let mut parts = request_parts("/notes", header::AUTHORIZATION, format!("Bearer {token}"));
         runtime
             .block_on(AdminGuard::from_request_parts(&mut parts, security))
             .expect("the key set is fetched and admits the token");
@@ -246,38 +241,17 @@ fn bare_validation(algorithm: Algorithm) -> Validation {
     validation
 }
 
-fn request_parts(token: &str) -> Parts {
-    let mut parts = Request::get("/notes")
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .body(())
-        .expect("request")
-        .into_parts()
-        .0;
-    parts
-        .extensions
-        .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
-    parts
-}
-
-/// Polls a future that never waits.
-fn now_or_never<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("the guard waited on an in-memory store"),
-    }
-}
-
 fn guard(c: &mut Criterion) {
     for case in cases() {
         let validation = bare_validation(case.algorithm);
         // Every path must accept the token, or the benchmark would time a rejection.
         jsonwebtoken::decode::<BareClaims>(&case.token, &case.decoding, &validation)
             .expect("bare decode accepts the token");
-        let mut parts = request_parts(&case.token);
+        let mut parts = request_parts(
+            "/notes",
+            header::AUTHORIZATION,
+            format!("Bearer {}", case.token),
+        );
         now_or_never(AdminGuard::from_request_parts(&mut parts, &case.security))
             .expect("the guard admits the token");
         now_or_never(AdminGuard::from_request_parts(&mut parts, &case.uncached))

@@ -1,5 +1,6 @@
-//! What the benches need to make and sign tokens: an HMAC key whose bytes they keep, the
-//! issuer and audience, and a signer. (The integration tests have their own helpers in
+//! What the benches need to make and sign tokens — an HMAC key whose bytes they keep, the
+//! issuer and audience, and a signer — and to run a guard alone: a request's parts with a
+//! client address, and a poll of a future that never waits. (The integration tests have their own helpers in
 //! `tests/suite/common.rs`; a bench does not depend on them.)
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -58,4 +59,35 @@ pub(crate) fn sign(claims: &Value, algorithm: Algorithm, key: &EncodingKey) -> S
     let mut header = Header::new(algorithm);
     header.typ = Some("at+jwt".to_owned());
     jsonwebtoken::encode(&header, claims, key).expect("signing")
+}
+
+/// The parts of `GET {path}` with one header and the client address the guard reads.
+pub(crate) fn request_parts(
+    path: &str,
+    name: axum::http::HeaderName,
+    value: String,
+) -> axum::http::request::Parts {
+    let mut parts = axum::http::Request::get(path)
+        .header(name, value)
+        .body(())
+        .expect("request")
+        .into_parts()
+        .0;
+    parts
+        .extensions
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            [127, 0, 0, 1],
+            40000,
+        ))));
+    parts
+}
+
+/// Polls a future that never waits (a guard over in-memory stores) once.
+pub(crate) fn now_or_never<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut context) {
+        std::task::Poll::Ready(output) => output,
+        std::task::Poll::Pending => panic!("waited on an in-memory store"),
+    }
 }

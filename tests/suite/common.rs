@@ -122,6 +122,28 @@ pub(crate) async fn serve(router: Router) -> SocketAddr {
     address
 }
 
+/// Sends every request at once and counts the answers: (200s, 429s). Any other status fails
+/// the test, since a limit under concurrency must answer nothing else.
+pub(crate) async fn admitted_and_throttled(
+    requests: impl IntoIterator<Item = reqwest::RequestBuilder>,
+) -> (usize, usize) {
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .map(|request| {
+            tokio::spawn(async move { request.send().await.expect("request").status().as_u16() })
+        })
+        .collect();
+    let (mut admitted, mut throttled) = (0, 0);
+    for task in tasks {
+        match task.await.expect("task") {
+            200 => admitted += 1,
+            429 => throttled += 1,
+            other => panic!("a limit under concurrency answered {other}"),
+        }
+    }
+    (admitted, throttled)
+}
+
 pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .pool_max_idle_per_host(256)

@@ -75,22 +75,12 @@ async fn two_instances_hold_one_limit() {
         None,
     );
     let http = client();
-    let tasks: Vec<_> = (0..150)
-        .map(|n| {
-            let address = if n % 2 == 0 { a } else { b };
-            let request = http
-                .get(format!("http://{address}/limited"))
-                .bearer_auth(&token);
-            tokio::spawn(async move { request.send().await.expect("request").status().as_u16() })
-        })
-        .collect();
-    let mut statuses = Vec::new();
-    for task in tasks {
-        statuses.push(task.await.expect("task"));
-    }
-    let admitted = statuses.iter().filter(|status| **status == 200).count();
-    let throttled = statuses.iter().filter(|status| **status == 429).count();
-    assert_eq!((admitted, throttled), (100, 50));
+    let requests = (0..150).map(|n| {
+        let address = if n % 2 == 0 { a } else { b };
+        http.get(format!("http://{address}/limited"))
+            .bearer_auth(&token)
+    });
+    assert_eq!(common::admitted_and_throttled(requests).await, (100, 50));
     let answer = Answer::from(
         http.get(format!("http://{a}/limited"))
             .bearer_auth(&token)
@@ -193,22 +183,12 @@ async fn api_keys_their_budgets_and_revocations_hold_for_the_fleet() {
         .await
         .expect("created on instance a");
     let http = client();
-    let tasks: Vec<_> = (0..100)
-        .map(|n| {
-            let address = if n % 2 == 0 { a } else { b };
-            let request = http
-                .get(format!("http://{address}/export"))
-                .header("x-api-key", created.key.expose());
-            tokio::spawn(async move { request.send().await.expect("request").status().as_u16() })
-        })
-        .collect();
-    let mut statuses = Vec::new();
-    for task in tasks {
-        statuses.push(task.await.expect("task"));
-    }
-    let admitted = statuses.iter().filter(|status| **status == 200).count();
-    let throttled = statuses.iter().filter(|status| **status == 429).count();
-    assert_eq!((admitted, throttled), (30, 70));
+    let requests = (0..100).map(|n| {
+        let address = if n % 2 == 0 { a } else { b };
+        http.get(format!("http://{address}/export"))
+            .header("x-api-key", created.key.expose())
+    });
+    assert_eq!(common::admitted_and_throttled(requests).await, (30, 70));
 
     assert!(
         security_b

@@ -147,26 +147,12 @@ async fn a_rate_limit_is_per_client_even_on_one_security() {
 /// Spends a budget of two failed credentials from one fixed address, then sees 429.
 async fn spend_the_failed_credential_budget(security: &Security) {
     let attacker = app(security).from(Ipv4Addr::new(203, 0, 113, 7));
-    for _ in 0..2 {
-        assert_eq!(
-            attacker
-                .get("/drafts")
-                .bearer("forged")
-                .send()
-                .await
-                .status(),
-            401
-        );
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let answer = attacker.get("/drafts").bearer("forged").send().await;
+        statuses.push(answer.status().as_u16());
     }
-    assert_eq!(
-        attacker
-            .get("/drafts")
-            .bearer("forged")
-            .send()
-            .await
-            .status(),
-        429
-    );
+    assert_eq!(statuses, [401, 401, 429]);
 }
 
 fn two_failures_a_minute() -> Security {
