@@ -29,7 +29,7 @@ pub(crate) fn routes() -> SecureRouter<Demo> {
         .route("/.well-known/jwks.json", get(jwks))
 }
 
-#[derive(Deserialize, garde::Validate)]
+#[derive(Deserialize, garde::Validate, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Signup {
     #[garde(length(chars, min = 3, max = 32), pattern(r"^[a-z0-9_.-]+$"))]
@@ -40,7 +40,7 @@ struct Signup {
     email: String,
 }
 
-#[derive(Deserialize, garde::Validate)]
+#[derive(Deserialize, garde::Validate, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Credentials {
     #[garde(length(chars, min = 3, max = 32))]
@@ -50,21 +50,21 @@ struct Credentials {
     password: String,
 }
 
-#[derive(Deserialize, garde::Validate)]
+#[derive(Deserialize, garde::Validate, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RefreshRequest {
     #[garde(length(min = 43, max = 64))]
     refresh_token: String,
 }
 
-#[derive(Deserialize, garde::Validate)]
+#[derive(Deserialize, garde::Validate, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct LogoutRequest {
     #[garde(inner(length(min = 43, max = 64)))]
     refresh_token: Option<String>,
 }
 
-#[derive(Deserialize, garde::Validate)]
+#[derive(Deserialize, garde::Validate, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct OneTimeCode {
     #[garde(length(min = 6, max = 6), pattern(r"^[0-9]{6}$"))]

@@ -47,7 +47,7 @@ pub(crate) fn error(error: sqlx::Error) -> Problem {
 }
 
 /// `?limit=20&offset=0`, bounded.
-#[derive(serde::Deserialize, garde::Validate)]
+#[derive(serde::Deserialize, garde::Validate, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Page {
     #[garde(range(min = 1, max = 100))]

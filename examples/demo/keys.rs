@@ -28,7 +28,7 @@ pub(crate) fn routes() -> SecureRouter<Demo> {
 }
 
 /// A service account's name, as it appears in the path.
-#[derive(Deserialize, garde::Validate)]
+#[derive(Deserialize, garde::Validate, schemars::JsonSchema)]
 struct Account {
     #[garde(length(min = 3, max = 32), custom(is_account_name))]
     account: String,
@@ -44,7 +44,7 @@ fn is_account_name(name: &str, _: &()) -> garde::Result {
     })
 }
 
-#[derive(Deserialize, garde::Validate)]
+#[derive(Deserialize, garde::Validate, schemars::JsonSchema)]
 struct NewKey {
     /// What the key is for.
     #[garde(length(min = 1, max = 100))]

@@ -40,7 +40,8 @@
 //! ```
 //!
 //! `cargo run --example demo -- --manifest` prints every route's policy and exits
-//! (`--manifest json` for JSON).
+//! (`--manifest json` for JSON); `-- --openapi` prints the OpenAPI document, which the demo
+//! also serves at `/openapi.json`.
 
 use config::Config;
 use secure_api::login::{Login, LoginLimits};
@@ -51,7 +52,7 @@ use state::Demo;
 use std::error::Error;
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use tokio::net::{TcpListener, TcpSocket};
 
 // Every role the API knows, once, at the crate root: an admin is granted what a user is.
@@ -74,10 +75,27 @@ async fn health() -> &'static str {
     "ok"
 }
 
+/// The OpenAPI document of every route, derived from their policies: made once, served as is.
+#[secure(public, rate = "60/1m")]
+async fn openapi() -> ([(axum::http::HeaderName, &'static str); 1], &'static str) {
+    static DOCUMENT: OnceLock<String> = OnceLock::new();
+    let document = DOCUMENT.get_or_init(openapi_document);
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        document,
+    )
+}
+
+fn openapi_document() -> String {
+    let document = routes().openapi("secure-api demo", env!("CARGO_PKG_VERSION"));
+    serde_json::to_string_pretty(&document).unwrap_or_default()
+}
+
 /// Every route, each with its declared policy; nothing else can be mounted here.
 fn routes() -> SecureRouter<Demo> {
     SecureRouter::new()
         .route("/health", get(health))
+        .route("/openapi.json", get(openapi))
         .merge(auth::routes())
         .merge(notes::routes())
         .merge(admin::routes())
@@ -87,7 +105,12 @@ fn routes() -> SecureRouter<Demo> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
-    if args.next().as_deref() == Some("--manifest") {
+    let first = args.next();
+    if first.as_deref() == Some("--openapi") {
+        println!("{}", openapi_document());
+        return ExitCode::SUCCESS;
+    }
+    if first.as_deref() == Some("--manifest") {
         let manifest = routes().manifest();
         match args.next().as_deref() {
             Some("json") => println!("{}", manifest.to_json()),

@@ -22,7 +22,7 @@ pub(crate) fn routes() -> SecureRouter<Demo> {
         )
 }
 
-#[derive(Deserialize, garde::Validate)]
+#[derive(Deserialize, garde::Validate, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct NoteInput {
     #[garde(length(chars, min = 1, max = 120))]

@@ -23,6 +23,7 @@ pub(crate) fn expand(handler: &SecureHandler) -> TokenStream {
     let policy_type = format_ident!("__secure_policy_{}", function.sig.ident);
     let spec = policy_spec(&function.sig.ident.to_string(), policy, &private);
 
+    let describe = describe_inputs(inputs, &private);
     let mut function = function.clone();
     let mut admitted = Vec::new();
     let mut admitted_generic = Vec::new();
@@ -31,6 +32,7 @@ pub(crate) fn expand(handler: &SecureHandler) -> TokenStream {
         ty,
         treatment,
         admission,
+        ..
     } in inputs
     {
         let span = ty.span();
@@ -95,12 +97,32 @@ pub(crate) fn expand(handler: &SecureHandler) -> TokenStream {
 
         impl #private::Policy for #policy_type {
             const SPEC: #private::PolicySpec = #spec;
+            #describe
         }
 
         #admitted
 
         #function
     }
+}
+
+/// The policy's `describe_inputs`: a probe of each input's type as written, which describes
+/// it for OpenAPI if the runtime knows how (`input::describe`) and is a no-op otherwise.
+/// Inputs that name the handler's generics are left out: the policy type cannot name them.
+fn describe_inputs(inputs: &[Input], private: &TokenStream) -> Option<TokenStream> {
+    let probes: Vec<TokenStream> = inputs
+        .iter()
+        .filter(|input| !input.generic)
+        .map(|Input { ty, .. }| quote!((&#private::Probe::<#ty>::new()).describe(inputs);))
+        .collect();
+    (!probes.is_empty()).then(|| {
+        quote! {
+            fn describe_inputs(inputs: &mut #private::Inputs) {
+                use #private::{DescribeInput as _, DescribeNothing as _};
+                #(#probes)*
+            }
+        }
+    })
 }
 
 /// `tokens` with every span set to `span`, groups included.

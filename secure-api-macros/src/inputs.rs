@@ -116,6 +116,7 @@ pub(crate) fn treat(argument: &Argument<'_>, mode: Mode, generics: &Generics) ->
         ty: argument.ty.clone(),
         treatment,
         admission,
+        generic: mentions_generics(argument.ty, generics),
     }
 }
 

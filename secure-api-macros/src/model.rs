@@ -116,6 +116,8 @@ pub(crate) struct Input {
     pub(crate) ty: syn::Type,
     pub(crate) treatment: Treatment,
     pub(crate) admission: Admission,
+    /// Whether its type names the handler's generics, which the policy type cannot name.
+    pub(crate) generic: bool,
 }
 
 /// How an argument is wrapped.

@@ -72,6 +72,7 @@
 //! | `serve` | `serve`, `Server`: HTTP/1.1 with header and idle timeouts, a connection cap, graceful shutdown | `hyper` (server), `hyper-util` |
 //! | `sqlite` (off) | `store::SqliteTokenStore`: token state and API keys in a SQLite file | `sqlx` |
 //! | `redis` (off) | `store::RedisStore`: limits, token state and API keys for several instances | `redis` |
+//! | `openapi` (off) | `SecureRouter::openapi`: the OpenAPI 3.1 document of every route, its security, problems, rate limit and input schemas | `schemars` |
 //! | `test-util` (off) | `test`: routers called in process, tokens with compile-checked roles, tokens the guard refuses; for `[dev-dependencies]` | — |
 //!
 //! `#[secure(mfa)]` needs no feature: it reads the token's `amr` (or `acr`, see
@@ -174,6 +175,7 @@ struct ReadmeDoctests;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::guard::Guard;
+    pub use crate::input::describe::{DescribeInput, DescribeNothing, Inputs, Probe};
     pub use crate::input::{Parsed, SecureInput, Valid, admit, validatable};
     pub use crate::policy::{Grant, Policy, PolicySpec, RateKey};
     pub use secure_api_macros::undeclared;

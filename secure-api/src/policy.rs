@@ -12,6 +12,10 @@ use std::time::Duration;
 pub trait Policy: Send + Sync + 'static {
     /// What the guard checks for this handler.
     const SPEC: PolicySpec;
+
+    /// Describes the handler's inputs (body, query, path) for its OpenAPI operation; the
+    /// expansion probes each input's type (see [`describe`](crate::input::describe)).
+    fn describe_inputs(_inputs: &mut crate::input::describe::Inputs) {}
 }
 
 /// Who may call a handler, how often, and whether its input is validated.

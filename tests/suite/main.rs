@@ -39,6 +39,7 @@ mod jwks;
 mod jwt;
 mod keys;
 mod oidc;
+mod openapi;
 mod quickstart;
 mod readme;
 mod redis;

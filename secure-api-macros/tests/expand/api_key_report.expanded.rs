@@ -7,6 +7,10 @@ impl ::secure_api::__private::Policy for __secure_policy_usage_report {
         )
         .all_scopes(&[crate::__secure_scope!("reports:read")])
         .rate(1000, 3600, ::secure_api::__private::RateKey::Key);
+    fn describe_inputs(inputs: &mut ::secure_api::__private::Inputs) {
+        use ::secure_api::__private::{DescribeInput as _, DescribeNothing as _};
+        (&::secure_api::__private::Probe::<Query<Range>>::new()).describe(inputs);
+    }
 }
 const _: () = {
     ::secure_api::__private::admit::<Query<Range>>();

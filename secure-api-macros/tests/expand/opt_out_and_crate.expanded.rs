@@ -9,6 +9,11 @@ impl ::my_api::security::__private::Policy for __secure_policy_upload {
             &[crate::__secure_role!("uploader"), crate::__secure_role!("verified")],
         )
         .skip_validation("the payload is opaque and streamed to object storage");
+    fn describe_inputs(inputs: &mut ::my_api::security::__private::Inputs) {
+        use ::my_api::security::__private::{DescribeInput as _, DescribeNothing as _};
+        (&::my_api::security::__private::Probe::<Json<serde_json::Value>>::new())
+            .describe(inputs);
+    }
 }
 async fn upload(
     _: ::my_api::security::__private::Guard<__secure_policy_upload>,

@@ -188,7 +188,7 @@ impl RouteEntry {
 }
 
 /// `100/15m`, as the attribute says it.
-fn rate_text(rate: &Rate) -> String {
+pub(super) fn rate_text(rate: &Rate) -> String {
     format!("{}/{}", rate.max, duration_text(rate.window.as_secs()))
 }
 

@@ -27,10 +27,13 @@
 //! `axum::Router` keeps working for applications that want it.
 
 mod manifest;
+#[cfg(feature = "openapi")]
+mod openapi;
 
 pub use manifest::{ClaimsEntry, Manifest, NameRequirement, RouteEntry};
 
 use crate::guard::Guard;
+use crate::input::describe::Inputs;
 use crate::limit::report_rate_limit;
 use crate::policy::{Policy, PolicySpec};
 use crate::problem::Problem;
@@ -55,6 +58,9 @@ use axum::routing::MethodRouter;
 pub trait GuardedHandler<T, S>: Handler<T, S> {
     /// The handler's policy.
     const SPEC: PolicySpec;
+
+    /// Describes the handler's inputs (its policy's `describe_inputs`).
+    fn describe_inputs(inputs: &mut Inputs);
 }
 
 macro_rules! guarded_handler {
@@ -65,6 +71,10 @@ macro_rules! guarded_handler {
             P: Policy,
         {
             const SPEC: PolicySpec = P::SPEC;
+
+            fn describe_inputs(inputs: &mut Inputs) {
+                P::describe_inputs(inputs)
+            }
         }
     };
 }
@@ -99,6 +109,17 @@ struct Mounted {
     method: Method,
     spec: PolicySpec,
     function: &'static str,
+    describe_inputs: fn(&mut Inputs),
+}
+
+/// A mounted route: what the manifest says of it, and what the OpenAPI document needs.
+#[derive(Clone)]
+pub(crate) struct Route {
+    pub(crate) entry: RouteEntry,
+    #[cfg_attr(not(feature = "openapi"), allow(dead_code))]
+    pub(crate) spec: PolicySpec,
+    #[cfg_attr(not(feature = "openapi"), allow(dead_code))]
+    pub(crate) describe_inputs: fn(&mut Inputs),
 }
 
 /// `create_user` for the function item `app::users::create_user` (or `catalog<Books>`).
@@ -128,6 +149,7 @@ macro_rules! method {
                         method: Method::$method,
                         spec: H::SPEC,
                         function: function_name::<H>(),
+                        describe_inputs: H::describe_inputs,
                     });
                     self.router = self.router.$name(handler);
                     self
@@ -165,7 +187,7 @@ method!(trace => TRACE);
 /// [`Manifest`].
 pub struct SecureRouter<S = ()> {
     router: Router<S>,
-    routes: Vec<RouteEntry>,
+    routes: Vec<Route>,
 }
 
 impl<S: Clone + Send + Sync + 'static> Default for SecureRouter<S> {
@@ -189,6 +211,7 @@ impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
             method,
             spec,
             function,
+            describe_inputs,
         } in &methods.policies
         {
             let entry = RouteEntry::new(method, path, spec, function);
@@ -203,7 +226,11 @@ impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
                      annotate it with its own #[secure(...)]"
                 );
             }
-            self.routes.push(entry);
+            self.routes.push(Route {
+                entry,
+                spec: *spec,
+                describe_inputs: *describe_inputs,
+            });
         }
         let methods = methods.router.layer(middleware::from_fn(report_rate_limit));
         self.router = self.router.route(path, methods);
@@ -213,12 +240,11 @@ impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
     /// Mounts `other`'s routes under `prefix`.
     pub fn nest(mut self, prefix: &str, other: SecureRouter<S>) -> Self {
         let prefix = prefix.trim_end_matches('/');
-        self.routes.extend(
-            other
-                .routes
-                .into_iter()
-                .map(|route| route.nested_under(prefix)),
-        );
+        self.routes
+            .extend(other.routes.into_iter().map(|route| Route {
+                entry: route.entry.nested_under(prefix),
+                ..route
+            }));
         self.router = self.router.nest(prefix, other.router);
         self
     }
@@ -232,7 +258,12 @@ impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
 
     /// Every route's policy.
     pub fn manifest(&self) -> Manifest {
-        Manifest::new(self.routes.clone())
+        Manifest::new(
+            self.routes
+                .iter()
+                .map(|route| route.entry.clone())
+                .collect(),
+        )
     }
 
     /// The axum router, with unknown paths answered 404 and unknown methods 405 as problems.

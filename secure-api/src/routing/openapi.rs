@@ -1,0 +1,351 @@
+//! The OpenAPI 3.1 document of a [`SecureRouter`], derived from what the guard enforces: each
+//! operation's security requirement, the problems it can answer, its rate limit, and the
+//! schemas of its validated inputs (read by schemars from their garde rules).
+
+use super::{Route, SecureRouter};
+use crate::input::describe::{Described, Inputs, Location};
+use crate::policy::{Auth, PolicySpec, RateKey, Requirement};
+use schemars::generate::SchemaSettings;
+use schemars::transform::RecursiveTransform;
+use schemars::{Schema, SchemaGenerator};
+use serde_json::{Map, Value, json};
+
+impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
+    /// The OpenAPI 3.1 document of every route, titled `title` at `version`.
+    ///
+    /// - Each operation's `security` is its policy: none for `public`, the `bearer` scheme
+    ///   with the scopes it requires, the `apiKey` scheme (`X-API-Key`), or either.
+    ///   Required roles are stated in `x-roles`, the rate limit in `x-rate-limit`.
+    /// - Its responses are the problems the guard and the validated inputs can answer
+    ///   (`application/problem+json`, one shared `Problem` schema): 401 with
+    ///   `WWW-Authenticate`, 403, 429 with `Retry-After` and the `RateLimit` fields, 503,
+    ///   and 400/413/415/422 for inputs. Success is `2XX`: response bodies are the handler's.
+    /// - Its parameters and request body are the handler's `Json`, `Form`, `Query` and
+    ///   `Path` inputs whose payload derives `schemars::JsonSchema`, with the garde rules
+    ///   (`length`, `range`, `pattern`, `email`, `url`, …) as JSON Schema constraints.
+    pub fn openapi(&self, title: &str, version: &str) -> Value {
+        let mut generator = SchemaSettings::draft2020_12()
+            .with(|settings| {
+                settings.definitions_path = "/components/schemas".into();
+                settings.meta_schema = None;
+            })
+            .with_transform(RecursiveTransform(closed_objects))
+            .for_deserialize()
+            .into_generator();
+        let mut paths = Map::new();
+        let mut operation_ids = Vec::new();
+        for route in &self.routes {
+            let operation = operation(route, &mut generator, &mut operation_ids);
+            let path = paths
+                .entry(template(&route.entry.path))
+                .or_insert_with(|| json!({}));
+            path[route.entry.method.to_ascii_lowercase()] = operation;
+        }
+        let mut schemas = generator.take_definitions(true);
+        schemas.insert("Problem".into(), problem_schema());
+        json!({
+            "openapi": "3.1.0",
+            "info": { "title": title, "version": version },
+            "paths": paths,
+            "components": {
+                "schemas": schemas,
+                "securitySchemes": {
+                    "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" },
+                    "apiKey": { "type": "apiKey", "in": "header", "name": "X-API-Key" },
+                },
+                "headers": headers(),
+            },
+        })
+    }
+}
+
+/// Inputs are closed: `Valid` and `Parsed` refuse a field their type does not declare, at
+/// any depth, so every object with declared properties admits no others.
+fn closed_objects(schema: &mut Schema) {
+    if schema.get("properties").is_some() && schema.get("additionalProperties").is_none() {
+        schema.insert("additionalProperties".into(), false.into());
+    }
+}
+
+/// axum's `{*rest}` is OpenAPI's `{rest}`.
+fn template(path: &str) -> String {
+    path.replace("{*", "{")
+}
+
+/// The names of a path's parameters, in order.
+fn path_parameters(path: &str) -> Vec<String> {
+    path.split('/')
+        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+        .map(|name| name.trim_start_matches('*').to_owned())
+        .collect()
+}
+
+fn operation(route: &Route, generator: &mut SchemaGenerator, ids: &mut Vec<String>) -> Value {
+    let spec = &route.spec;
+    let handler = route.entry.handler.trim_start_matches("r#");
+    let mut id = handler.to_owned();
+    if ids.contains(&id) {
+        id = format!("{handler}_{}", route.entry.method.to_ascii_lowercase());
+    }
+    ids.push(id.clone());
+
+    let mut inputs = Inputs::default();
+    (route.describe_inputs)(&mut inputs);
+    let mut parameters = Vec::new();
+    let mut body = None;
+    for Described { location, schema } in &inputs.described {
+        let schema = schema(generator);
+        match location {
+            Location::Body {
+                media_type,
+                required,
+            } => {
+                body = Some(json!({
+                    "required": required,
+                    "content": { *media_type: { "schema": schema } },
+                }));
+            }
+            Location::Query => parameters.extend(properties("query", &schema, generator)),
+            Location::Path => {
+                parameters.extend(path_inputs(&route.entry.path, &schema, generator));
+            }
+        }
+    }
+    let mut operation = json!({
+        "operationId": id,
+        "security": security(spec),
+        "responses": responses(spec, &inputs, !path_parameters(&route.entry.path).is_empty()),
+        "x-rate-limit": rate_limit(spec),
+    });
+    if let Some(roles) = names(&spec.roles) {
+        operation["x-roles"] = roles;
+    }
+    if let Some(scopes) = names(&spec.scopes) {
+        operation["x-scopes"] = scopes;
+    }
+    if !parameters.is_empty() {
+        operation["parameters"] = Value::Array(parameters);
+    }
+    if let Some(body) = body {
+        operation["requestBody"] = body;
+    }
+    operation
+}
+
+/// The definition a schema refers to, or the schema itself.
+fn resolved(schema: &Schema, generator: &SchemaGenerator) -> Value {
+    let value = schema.as_value();
+    value
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|reference| reference.strip_prefix("#/components/schemas/"))
+        .and_then(|name| generator.definitions().get(name))
+        .unwrap_or(value)
+        .clone()
+}
+
+/// One parameter per property of an object schema (a `Query<T>` or a `Path<T>` of a struct).
+fn properties(location: &str, schema: &Schema, generator: &SchemaGenerator) -> Vec<Value> {
+    let object = resolved(schema, generator);
+    let required: Vec<&str> = object["required"]
+        .as_array()
+        .map(|names| names.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    object["properties"]
+        .as_object()
+        .map(|properties| {
+            properties
+                .iter()
+                .map(|(name, schema)| {
+                    json!({
+                        "name": name,
+                        "in": location,
+                        "required": location == "path" || required.contains(&name.as_str()),
+                        "schema": schema,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The parameters of a `Path<T>`: a struct's properties by name, a tuple's items by position,
+/// or one scalar for the path's one parameter.
+fn path_inputs(path: &str, schema: &Schema, generator: &SchemaGenerator) -> Vec<Value> {
+    let value = resolved(schema, generator);
+    if value.get("properties").is_some() {
+        return properties("path", schema, generator);
+    }
+    let names = path_parameters(path);
+    let items: Vec<Value> = match value.get("prefixItems").and_then(Value::as_array) {
+        Some(items) => items.clone(),
+        None => vec![value],
+    };
+    names
+        .into_iter()
+        .zip(items)
+        .map(|(name, schema)| json!({ "name": name, "in": "path", "required": true, "schema": schema }))
+        .collect()
+}
+
+/// The security requirement: alternatives (OR) of scheme objects, each listing the scopes it
+/// needs (AND).
+fn security(spec: &PolicySpec) -> Value {
+    let scope_sets: Vec<Vec<&str>> = match spec.scopes {
+        Requirement::Nothing => vec![Vec::new()],
+        Requirement::AllOf(_) => vec![spec.scopes.names().collect()],
+        Requirement::AnyOf(_) => spec.scopes.names().map(|name| vec![name]).collect(),
+    };
+    let mut alternatives = Vec::new();
+    if spec.auth.accepts_bearer() {
+        alternatives.extend(scope_sets.iter().map(|scopes| json!({ "bearer": scopes })));
+    }
+    if spec.auth.accepts_api_key() {
+        alternatives.push(json!({ "apiKey": [] }));
+    }
+    Value::Array(alternatives)
+}
+
+fn names(requirement: &Requirement) -> Option<Value> {
+    let names: Vec<&str> = requirement.names().collect();
+    match requirement {
+        Requirement::Nothing => None,
+        Requirement::AllOf(_) => Some(json!({ "all_of": names })),
+        Requirement::AnyOf(_) => Some(json!({ "any_of": names })),
+    }
+}
+
+fn rate_limit(spec: &PolicySpec) -> Value {
+    match spec.rate {
+        Some(rate) => json!({
+            "limit": rate.max,
+            "window_seconds": rate.window.as_secs(),
+            "per": rate.key.as_str(),
+            "fail_open": spec.limit_fail_open,
+        }),
+        // The configuration's default applies, per user.
+        None => json!({ "default": true, "per": RateKey::User.as_str() }),
+    }
+}
+
+/// Every problem the operation can answer, besides its handler's own.
+fn responses(spec: &PolicySpec, inputs: &Inputs, addresses_a_resource: bool) -> Value {
+    let mut responses = Map::new();
+    responses.insert(
+        "2XX".into(),
+        json!({ "description": "The handler's answer." }),
+    );
+    let mut problem = |status: u16, description: &str, headers: &[&str]| {
+        let mut response = json!({
+            "description": description,
+            "content": { "application/problem+json": {
+                "schema": { "$ref": "#/components/schemas/Problem" }
+            } },
+        });
+        if !headers.is_empty() {
+            response["headers"] = headers
+                .iter()
+                .map(|name| {
+                    let reference = json!({ "$ref": format!("#/components/headers/{name}") });
+                    ((*name).to_owned(), reference)
+                })
+                .collect::<Map<_, _>>()
+                .into();
+        }
+        responses.insert(status.to_string(), response);
+    };
+    let has_body = inputs
+        .described
+        .iter()
+        .any(|input| matches!(input.location, Location::Body { .. }));
+    let malformed = match (spec.auth, inputs.described.is_empty()) {
+        (Auth::Public, true) => None,
+        (Auth::Public, false) => Some("The input could not be read."),
+        _ => Some("The credentials or the input could not be read (or an API key was in the URL)."),
+    };
+    if let Some(description) = malformed {
+        problem(400, description, &[]);
+    }
+    if spec.auth != Auth::Public {
+        problem(
+            401,
+            "Credentials are missing or not valid.",
+            &["WWW-Authenticate"],
+        );
+    }
+    if spec.roles != Requirement::Nothing || spec.scopes != Requirement::Nothing {
+        problem(403, "The credentials do not grant this operation.", &[]);
+    }
+    if addresses_a_resource {
+        problem(
+            404,
+            "No such resource (or not one the caller may see).",
+            &[],
+        );
+    }
+    if has_body {
+        problem(413, "The body is larger than the API accepts.", &[]);
+        problem(
+            415,
+            "The body is not of the media type the operation reads.",
+            &[],
+        );
+    }
+    if !inputs.described.is_empty() {
+        problem(422, "The input is not valid; `errors` says where.", &[]);
+    }
+    problem(
+        429,
+        "Too many requests: retry after `Retry-After` seconds.",
+        &["Retry-After", "RateLimit", "RateLimit-Policy"],
+    );
+    problem(503, "A store the decision needs is unavailable.", &[]);
+    Value::Object(responses)
+}
+
+/// RFC 9457 problem details, as every error of the API is answered.
+fn problem_schema() -> Value {
+    json!({
+        "type": "object",
+        "description": "RFC 9457 problem details.",
+        "required": ["type", "title", "status", "detail"],
+        "properties": {
+            "type": { "type": "string" },
+            "title": { "type": "string" },
+            "status": { "type": "integer", "minimum": 100, "maximum": 599 },
+            "detail": { "type": "string" },
+            "errors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["pointer", "detail"],
+                    "properties": {
+                        "pointer": { "type": "string" },
+                        "detail": { "type": "string" },
+                    },
+                },
+            },
+        },
+    })
+}
+
+fn headers() -> Value {
+    json!({
+        "WWW-Authenticate": {
+            "description": "The challenge: `Bearer` (RFC 6750) or `ApiKey header=\"X-API-Key\"`.",
+            "schema": { "type": "string" },
+        },
+        "Retry-After": {
+            "description": "Seconds until a request is admitted again.",
+            "schema": { "type": "integer", "minimum": 0 },
+        },
+        "RateLimit": {
+            "description": "The remaining budget and its reset (IETF RateLimit fields).",
+            "schema": { "type": "string" },
+        },
+        "RateLimit-Policy": {
+            "description": "The limit's quota and window (IETF RateLimit fields).",
+            "schema": { "type": "string" },
+        },
+    })
+}
