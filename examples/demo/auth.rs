@@ -53,14 +53,18 @@ struct Credentials {
 #[derive(Deserialize, garde::Validate, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RefreshRequest {
-    #[garde(length(min = 43, max = 64))]
+    // A refresh token is base64url: the pattern keeps the byte and the character counts
+    // (garde's and JSON Schema's) the same.
+    #[garde(length(min = 43, max = 64), pattern(r"^[A-Za-z0-9_-]+$"))]
     refresh_token: String,
 }
 
 #[derive(Deserialize, garde::Validate, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct LogoutRequest {
-    #[garde(inner(length(min = 43, max = 64)))]
+    // garde checks an `Option` when it is `Some`; written on the field rather than in
+    // `inner(..)`, the bounds reach the OpenAPI schema too.
+    #[garde(length(min = 43, max = 64), pattern(r"^[A-Za-z0-9_-]+$"))]
     refresh_token: Option<String>,
 }
 
