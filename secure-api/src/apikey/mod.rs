@@ -124,7 +124,6 @@ pub struct CreatedApiKey {
 /// by accident.
 pub struct ApiKey {
     text: String,
-    id_len: usize,
 }
 
 impl ApiKey {
@@ -136,7 +135,9 @@ impl ApiKey {
 
 impl std::fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ApiKey({}…)", &self.text[..self.id_len])
+        // `<prefix>_<id>`: the secret after the last `_` is base62, so it holds none.
+        let named = self.text.rsplit_once('_').map_or("", |(named, _)| named);
+        write!(f, "ApiKey({named}…)")
     }
 }
 
@@ -241,10 +242,7 @@ impl ApiKeys {
             "API key created"
         );
         Ok(CreatedApiKey {
-            key: ApiKey {
-                id_len: self.prefix.len() + 1 + record.info.id.len(),
-                text,
-            },
+            key: ApiKey { text },
             info: record.info,
         })
     }

@@ -190,11 +190,7 @@ impl Admission<'_> {
             Err(Rejected::Token(rejection)) => {
                 Err(self.reject(Failure::Token(rejection), client, audit).await)
             }
-            Err(Rejected::StoreUnavailable(error)) => {
-                tracing::error!(target: audit::TARGET, %error, "token store unavailable");
-                audit.deny("store_unavailable");
-                Err(Problem::unavailable())
-            }
+            Err(Rejected::StoreUnavailable(error)) => Err(store_down("token", &error, audit)),
         }
     }
 
@@ -209,11 +205,7 @@ impl Admission<'_> {
         let api_keys = &self.security.api_keys;
         match api_keys.verify(key).await {
             Ok(info) => Ok(Arc::new(Identity::for_api_key(info))),
-            Err(KeyRejection::Store(error)) => {
-                tracing::error!(target: audit::TARGET, %error, "API key store unavailable");
-                audit.deny("store_unavailable");
-                Err(Problem::unavailable())
-            }
+            Err(KeyRejection::Store(error)) => Err(store_down("API key", &error, audit)),
             Err(rejection) => {
                 let audit = Audit {
                     api_key: api_keys.key_id(key),
@@ -277,7 +269,7 @@ impl Admission<'_> {
                 audit.event("allow", "limit_store_unavailable_fail_open");
                 Ok(None)
             }
-            Err(error) => Err(limit_store_down(&error, audit)),
+            Err(error) => Err(store_down("rate-limit", &error, audit)),
         }
     }
 
@@ -317,14 +309,15 @@ impl Admission<'_> {
                 audit.throttle("failed_authentication_limit");
                 Problem::too_many_requests(&decision)
             }
-            Err(error) => limit_store_down(&error, audit),
+            Err(error) => store_down("rate-limit", &error, audit),
         }
     }
 }
 
-/// A limit that cannot be counted denies (fail closed), logged and audited.
-fn limit_store_down(error: &StoreUnavailable, audit: &Audit<'_>) -> Problem {
-    tracing::error!(target: audit::TARGET, %error, "rate-limit store unavailable");
+/// A decision that needs a store it cannot reach — a limit, a revocation, an API key —
+/// denies (fail closed), logged and audited.
+fn store_down(store: &str, error: &StoreUnavailable, audit: &Audit<'_>) -> Problem {
+    tracing::error!(target: audit::TARGET, %error, "{store} store unavailable");
     audit.deny("store_unavailable");
     Problem::unavailable()
 }

@@ -17,7 +17,6 @@ pub struct Probe<T: ?Sized>(PhantomData<fn() -> T>);
 
 impl<T: ?Sized> Probe<T> {
     /// The probe of `T`.
-    #[allow(clippy::new_without_default)] // only ever made by the expansion, by type
     pub const fn new() -> Self {
         Self(PhantomData)
     }

@@ -89,6 +89,7 @@ fn operation(route: &Route, generator: &mut SchemaGenerator, ids: &mut Vec<Strin
     }
     ids.push(id.clone());
 
+    let path_names = path_parameters(&route.entry.path);
     let mut inputs = Inputs::default();
     (route.describe_inputs)(&mut inputs);
     let mut parameters = Vec::new();
@@ -107,21 +108,22 @@ fn operation(route: &Route, generator: &mut SchemaGenerator, ids: &mut Vec<Strin
             }
             Location::Query => parameters.extend(properties("query", &schema, generator)),
             Location::Path => {
-                parameters.extend(path_inputs(&route.entry.path, &schema, generator));
+                parameters.extend(path_inputs(&path_names, &schema, generator));
             }
         }
     }
     let mut operation = json!({
         "operationId": id,
         "security": security(spec),
-        "responses": responses(spec, &inputs, !path_parameters(&route.entry.path).is_empty()),
+        "responses": responses(spec, &inputs, !path_names.is_empty()),
         "x-rate-limit": rate_limit(spec),
     });
-    if let Some(roles) = names(&spec.roles) {
-        operation["x-roles"] = roles;
+    // As the manifest states them: `{"all_of": [..]}` or `{"any_of": [..]}`.
+    if let Some(roles) = &route.entry.roles {
+        operation["x-roles"] = json!(roles);
     }
-    if let Some(scopes) = names(&spec.scopes) {
-        operation["x-scopes"] = scopes;
+    if let Some(scopes) = &route.entry.scopes {
+        operation["x-scopes"] = json!(scopes);
     }
     if !parameters.is_empty() {
         operation["parameters"] = Value::Array(parameters);
@@ -171,18 +173,17 @@ fn properties(location: &str, schema: &Schema, generator: &SchemaGenerator) -> V
 
 /// The parameters of a `Path<T>`: a struct's properties by name, a tuple's items by position,
 /// or one scalar for the path's one parameter.
-fn path_inputs(path: &str, schema: &Schema, generator: &SchemaGenerator) -> Vec<Value> {
+fn path_inputs(names: &[String], schema: &Schema, generator: &SchemaGenerator) -> Vec<Value> {
     let value = resolved(schema, generator);
     if value.get("properties").is_some() {
         return properties("path", schema, generator);
     }
-    let names = path_parameters(path);
     let items: Vec<Value> = match value.get("prefixItems").and_then(Value::as_array) {
         Some(items) => items.clone(),
         None => vec![value],
     };
     names
-        .into_iter()
+        .iter()
         .zip(items)
         .map(|(name, schema)| json!({ "name": name, "in": "path", "required": true, "schema": schema }))
         .collect()
@@ -204,15 +205,6 @@ fn security(spec: &PolicySpec) -> Value {
         alternatives.push(json!({ "apiKey": [] }));
     }
     Value::Array(alternatives)
-}
-
-fn names(requirement: &Requirement) -> Option<Value> {
-    let names: Vec<&str> = requirement.names().collect();
-    match requirement {
-        Requirement::Nothing => None,
-        Requirement::AllOf(_) => Some(json!({ "all_of": names })),
-        Requirement::AnyOf(_) => Some(json!({ "any_of": names })),
-    }
 }
 
 fn rate_limit(spec: &PolicySpec) -> Value {
