@@ -101,7 +101,7 @@ async fn jwks(State(demo): State<Demo>) -> Json<serde_json::Value> {
 }
 
 /// New accounts are plain users; the e-mail address is sealed before it is stored.
-#[secure(public, rate = "10/1h", validate)]
+#[secure(public, rate = "10/1h", validate, problems(409))]
 async fn signup(
     State(demo): State<Demo>,
     Json(signup): Json<Signup>,
@@ -112,7 +112,7 @@ async fn signup(
 }
 
 /// Password login; one answer for every failure, failures throttled per account and address.
-#[secure(public, rate = "30/15m", validate)]
+#[secure(public, rate = "30/15m", validate, problems(401))]
 async fn login(
     State(demo): State<Demo>,
     ClientIp(client): ClientIp,
@@ -148,7 +148,7 @@ async fn login(
 }
 
 /// Spends a refresh token for a new pair; a spent one revokes its whole family.
-#[secure(public, rate = "60/15m", validate)]
+#[secure(public, rate = "60/15m", validate, problems(401))]
 async fn refresh(
     State(demo): State<Demo>,
     Json(request): Json<RefreshRequest>,
@@ -171,7 +171,7 @@ async fn logout(
 }
 
 /// The caller, with the e-mail address unsealed.
-#[secure(role = "user", rate = "120/1m")]
+#[secure(role = "user", rate = "120/1m", problems(404))]
 async fn me(State(demo): State<Demo>, user: AuthUser) -> Result<Json<Profile>, Problem> {
     let id = user_id(&user)?;
     let (username, sealed, roles): (String, String, String) =
@@ -202,7 +202,7 @@ fn totp_aad(id: i64) -> String {
 
 /// A new TOTP secret for the caller's authenticator app (and an `otpauth://` URI for a QR
 /// code); it replaces any earlier one and is stored sealed.
-#[secure(rate = "5/1h")]
+#[secure(rate = "5/1h", problems(404))]
 async fn mfa_enrol(
     State(demo): State<Demo>,
     user: AuthUser,
@@ -233,7 +233,7 @@ async fn mfa_enrol(
 
 /// Step-up: a valid code earns tokens that carry the second factor (`amr: ["pwd", "otp"]`).
 /// Each code is accepted once.
-#[secure(rate = "10/15m", validate)]
+#[secure(rate = "10/15m", validate, problems(404))]
 async fn mfa_verify(
     State(demo): State<Demo>,
     user: AuthUser,
@@ -274,7 +274,7 @@ async fn mfa_verify(
 
 /// The caller's sign-in settings: only for a session that showed a second factor in the
 /// last 15 minutes.
-#[secure(mfa = "15m", rate = "10/1m")]
+#[secure(mfa = "15m", rate = "10/1m", problems(404))]
 async fn security_settings(
     State(demo): State<Demo>,
     user: AuthUser,

@@ -198,6 +198,13 @@ fn policy_spec(name: &str, policy: &Policy, private: &TokenStream) -> TokenStrea
     if policy.limit_fail_open {
         spec = quote!(#spec.limit_fail_open());
     }
+    if !policy.problems.is_empty() {
+        let statuses = policy
+            .problems
+            .iter()
+            .map(|status| proc_macro2::Literal::u16_unsuffixed(*status));
+        spec = quote!(#spec.problems(&[#(#statuses),*]));
+    }
     spec = match &policy.inputs {
         InputCheck::AsTyped => spec,
         InputCheck::Validated => quote!(#spec.validated()),

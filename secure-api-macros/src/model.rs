@@ -29,6 +29,8 @@ pub(crate) struct Policy {
     pub(crate) inputs: InputCheck,
     pub(crate) mfa: Option<Mfa>,
     pub(crate) limit_fail_open: bool,
+    /// The error statuses the handler answers with itself (`problems(404, 409)`).
+    pub(crate) problems: Vec<u16>,
 }
 
 impl Policy {
@@ -43,6 +45,7 @@ impl Policy {
             inputs: InputCheck::AsTyped,
             mfa: None,
             limit_fail_open: false,
+            problems: Vec::new(),
         }
     }
 }

@@ -41,6 +41,9 @@ pub struct PolicySpec {
     /// Whether the handler's own rate limit lets requests through while the limit store is
     /// unreachable (`#[secure(limit_fail_open = "why")]`). Authentication never fails open.
     pub limit_fail_open: bool,
+    /// The error statuses the handler's own body answers with, beside the guard's and the
+    /// inputs' (`#[secure(problems(404, 409))]`); they are documented, not enforced.
+    pub problems: &'static [u16],
 }
 
 /// A second factor required by `#[secure(mfa)]` or `#[secure(mfa = "15m")]`: an `amr` method
@@ -86,6 +89,7 @@ impl PolicySpec {
             skip_validation: None,
             mfa: None,
             limit_fail_open: false,
+            problems: &[],
         }
     }
 
@@ -181,6 +185,14 @@ impl PolicySpec {
     pub const fn limit_fail_open(self) -> Self {
         Self {
             limit_fail_open: true,
+            ..self
+        }
+    }
+
+    /// The handler answers with these error statuses itself.
+    pub const fn problems(self, statuses: &'static [u16]) -> Self {
+        Self {
+            problems: statuses,
             ..self
         }
     }

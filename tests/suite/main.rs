@@ -33,6 +33,7 @@ mod connections;
 mod demo;
 mod demo_config;
 mod demo_tokens;
+mod fuzz;
 mod http;
 mod idp;
 mod jwks;

@@ -48,6 +48,12 @@ async fn create_report_slowly(Json(report): Json<NewReport>) -> String {
     report.title
 }
 
+/// Answers 409 itself when the title is taken (and 401, which the guard documents already).
+#[secure(role = "editor", rate = "10/1m", validate, problems(409, 401))]
+async fn create_report_once(Json(report): Json<NewReport>) -> String {
+    report.title
+}
+
 #[secure(
     bearer_or_api_key,
     any_scope("reports:read", "notes:read"),
@@ -139,6 +145,27 @@ fn a_change_of_role_or_rate_changes_the_document() {
         json!({ "limit": 99, "window_seconds": 3600, "per": "user", "fail_open": false })
     );
     assert_ne!(editor["paths"]["/reports"], slow["paths"]["/reports"]);
+}
+
+#[test]
+fn a_handler_documents_the_problems_it_answers_itself() {
+    let plain = reports(post(create_report));
+    let plain = &plain["paths"]["/reports"]["post"]["responses"];
+    let once = reports(post(create_report_once));
+    let once = &once["paths"]["/reports"]["post"]["responses"];
+    assert!(plain.get("409").is_none());
+    assert_eq!(
+        once["409"]["description"],
+        "Conflict, answered by the handler."
+    );
+    assert_eq!(
+        once["409"]["content"]["application/problem+json"]["schema"]["$ref"],
+        "#/components/schemas/Problem"
+    );
+    assert_eq!(
+        once["401"], plain["401"],
+        "a status the guard answers keeps the guard's description and its challenge"
+    );
 }
 
 #[test]

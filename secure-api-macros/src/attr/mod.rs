@@ -3,7 +3,7 @@
 
 mod values;
 
-pub(crate) use values::{FailOpenReason, MaxAge, Reason};
+pub(crate) use values::{FailOpenReason, MaxAge, Problems, Reason};
 
 use crate::model::{Rate, RateKey};
 use crate::names::{Kind, NameList, OneName, Role, Scope};
@@ -30,6 +30,7 @@ pub(crate) const ARGUMENTS: &[&str] = &[
     "skip_validation",
     "mfa",
     "limit_fail_open",
+    "problems",
     "crate",
 ];
 
@@ -55,6 +56,9 @@ pub(crate) struct SecureArgs {
     pub(crate) mfa: Option<SpannedValue<Override<MaxAge>>>,
     /// `limit_fail_open = "why"`: the handler's rate limit is skipped while its store is down.
     pub(crate) limit_fail_open: Option<SpannedValue<FailOpenReason>>,
+    /// `problems(404, 409)`: what the handler's own body answers besides success.
+    #[darling(default)]
+    pub(crate) problems: Problems,
     #[darling(rename = "crate")]
     pub(crate) krate: Option<syn::Path>,
     /// Where each argument's name was written, for errors about the argument as a whole.
@@ -161,6 +165,7 @@ enum Form {
     Flag,
     Text(&'static str),
     List(&'static str),
+    Statuses,
     FlagOrText(&'static str),
 }
 
@@ -178,6 +183,7 @@ fn form(name: &str) -> Form {
         "any_scope" => Form::List("any_scope(\"reports:read\", \"reports:write\")"),
         "all_scopes" => Form::List("all_scopes(\"reports:read\", \"reports:write\")"),
         "mfa" => Form::FlagOrText("mfa = \"15m\""),
+        "problems" => Form::Statuses,
         _ => Form::Flag,
     }
 }
@@ -197,7 +203,7 @@ fn misshapen(name: &str, meta: &Meta) -> Option<Error> {
     let message = match (form(name), meta) {
         (Form::Flag, Meta::Path(_))
         | (Form::FlagOrText(_), Meta::Path(_))
-        | (Form::List(_), Meta::List(_)) => return None,
+        | (Form::List(_) | Form::Statuses, Meta::List(_)) => return None,
         (Form::Text(_) | Form::FlagOrText(_), Meta::NameValue(pair)) if is_text(&pair.value) => {
             return None;
         }
@@ -207,6 +213,9 @@ fn misshapen(name: &str, meta: &Meta) -> Option<Error> {
         }
         (Form::List(example), _) => {
             format!("`{name}` takes a list of string literals: write `{example}`")
+        }
+        (Form::Statuses, _) => {
+            format!("`{name}` takes a list of status codes: write `{name}(404, 409)`")
         }
         (Form::FlagOrText(example), _) => {
             format!("`{name}` is a flag or takes a string literal: write `{name}` or `{example}`")
@@ -224,6 +233,12 @@ fn empty_list(name: &str) -> Option<Error> {
     let kind = match name {
         "any_role" | "all_roles" => Kind::Role,
         "any_scope" | "all_scopes" => Kind::Scope,
+        "problems" => {
+            return Some(Error::custom(
+                "`problems()` names no status; list the 4xx and 5xx statuses the handler \
+                 answers with itself, e.g. `problems(404, 409)`, or leave the argument out",
+            ));
+        }
         _ => return None,
     };
     let [first, second] = kind.examples();

@@ -1,8 +1,9 @@
 //! The values of `#[secure(...)]` arguments that are more than a name: rates, rate keys,
-//! maximum ages and the reasons an opt-out must give.
+//! maximum ages, the reasons an opt-out must give and the statuses a handler answers with.
 
 use crate::duration::{self, Fault};
 use crate::model::{Rate, RateKey};
+use darling::ast::NestedMeta;
 use darling::{Error, FromMeta};
 
 const RATE_SHAPE: &str =
@@ -121,5 +122,49 @@ impl FromMeta for Reason {
             ));
         }
         Ok(Self(value.trim().to_owned()))
+    }
+}
+
+/// `problems(404, 409)`: the error statuses the handler's own body answers with, beside
+/// those of the guard and of the inputs, for the OpenAPI document.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Problems(pub(crate) Vec<u16>);
+
+impl FromMeta for Problems {
+    fn from_list(items: &[NestedMeta]) -> darling::Result<Self> {
+        let mut errors = Error::accumulator();
+        let mut statuses: Vec<u16> = Vec::new();
+        for item in items {
+            let NestedMeta::Lit(syn::Lit::Int(literal)) = item else {
+                errors.push(
+                    Error::custom("write each status as a number, e.g. `problems(404, 409)`")
+                        .with_span(item),
+                );
+                continue;
+            };
+            let status = match literal.base10_parse::<u16>() {
+                Ok(status @ 400..=599) => status,
+                _ => {
+                    errors.push(
+                        Error::custom(format!(
+                            "`{literal}` is not an error status; `problems` lists the 4xx and \
+                             5xx statuses the handler answers with itself (its success is \
+                             documented as 2XX)"
+                        ))
+                        .with_span(literal),
+                    );
+                    continue;
+                }
+            };
+            if statuses.contains(&status) {
+                errors.push(
+                    Error::custom(format!("`{status}` is listed twice; keep one"))
+                        .with_span(literal),
+                );
+                continue;
+            }
+            statuses.push(status);
+        }
+        errors.finish_with(Self(statuses))
     }
 }

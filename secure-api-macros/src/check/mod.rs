@@ -103,6 +103,7 @@ pub(crate) fn check(
             inputs: input_check,
             mfa: args.mfa.as_ref().map(|mfa| policy::mfa_of(mfa)),
             limit_fail_open: args.limit_fail_open.is_some(),
+            problems: args.problems.0.clone(),
         },
         inputs,
         krate: model::runtime(args.krate),

@@ -1,5 +1,5 @@
 ::core::compile_error! {
-    "unknown argument `rol` in #[secure]; did you mean `role`? valid arguments are `public`, `api_key`, `bearer_or_api_key`, `role`, `any_role`, `all_roles`, `scope`, `any_scope`, `all_scopes`, `rate`, `rate_key`, `validate`, `skip_validation`, `mfa`, `limit_fail_open`, `crate`"
+    "unknown argument `rol` in #[secure]; did you mean `role`? valid arguments are `public`, `api_key`, `bearer_or_api_key`, `role`, `any_role`, `all_roles`, `scope`, `any_scope`, `all_scopes`, `rate`, `rate_key`, `validate`, `skip_validation`, `mfa`, `limit_fail_open`, `problems`, `crate`"
 }
 #[doc(hidden)]
 #[allow(non_camel_case_types)]

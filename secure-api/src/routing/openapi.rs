@@ -19,7 +19,9 @@ impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
     /// - Its responses are the problems the guard and the validated inputs can answer
     ///   (`application/problem+json`, one shared `Problem` schema): 401 with
     ///   `WWW-Authenticate`, 403, 429 with `Retry-After` and the `RateLimit` fields, 503,
-    ///   and 400/413/415/422 for inputs. Success is `2XX`: response bodies are the handler's.
+    ///   and 400/413/415/422 for inputs, and those the handler answers with itself
+    ///   (`#[secure(problems(404, 409))]`). Success is `2XX`: response bodies are the
+    ///   handler's.
     /// - Its parameters and request body are the handler's `Json`, `Form`, `Query` and
     ///   `Path` inputs whose payload derives `schemars::JsonSchema`, with the garde rules
     ///   (`length`, `range`, `pattern`, `email`, `url`, …) as JSON Schema constraints.
@@ -220,7 +222,7 @@ fn rate_limit(spec: &PolicySpec) -> Value {
     }
 }
 
-/// Every problem the operation can answer, besides its handler's own.
+/// Every problem the operation can answer: the guard's, its inputs' and its handler's own.
 fn responses(spec: &PolicySpec, inputs: &Inputs, addresses_a_resource: bool) -> Value {
     let mut responses = Map::new();
     responses.insert(
@@ -244,7 +246,8 @@ fn responses(spec: &PolicySpec, inputs: &Inputs, addresses_a_resource: bool) -> 
                 .collect::<Map<_, _>>()
                 .into();
         }
-        responses.insert(status.to_string(), response);
+        // The first description of a status stays: the guard's says more than a handler's.
+        responses.entry(status.to_string()).or_insert(response);
     };
     let has_body = inputs
         .described
@@ -292,6 +295,14 @@ fn responses(spec: &PolicySpec, inputs: &Inputs, addresses_a_resource: bool) -> 
         &["Retry-After", "RateLimit", "RateLimit-Policy"],
     );
     problem(503, "A store the decision needs is unavailable.", &[]);
+    // The handler's own answers, as `problems(..)` lists them.
+    for &status in spec.problems {
+        let reason = axum::http::StatusCode::from_u16(status)
+            .ok()
+            .and_then(|status| status.canonical_reason())
+            .unwrap_or("Error");
+        problem(status, &format!("{reason}, answered by the handler."), &[]);
+    }
     Value::Object(responses)
 }
 
