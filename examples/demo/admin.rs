@@ -16,7 +16,8 @@ pub(crate) fn routes() -> SecureRouter<Demo> {
         .route("/admin/counters", get(counters))
 }
 
-#[derive(Serialize, sqlx::FromRow)]
+/// An account as the administrator sees it: its roles, space-separated.
+#[derive(Serialize, sqlx::FromRow, schemars::JsonSchema)]
 struct UserRow {
     id: i64,
     username: String,

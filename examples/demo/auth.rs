@@ -75,7 +75,8 @@ struct OneTimeCode {
     code: String,
 }
 
-#[derive(Serialize)]
+/// The caller's account.
+#[derive(Serialize, schemars::JsonSchema)]
 struct Profile {
     id: i64,
     username: String,
@@ -100,15 +101,21 @@ async fn jwks(State(demo): State<Demo>) -> Json<serde_json::Value> {
     Json(demo.security.jwks())
 }
 
+/// A new account.
+#[derive(Serialize, schemars::JsonSchema)]
+struct CreatedAccount {
+    id: i64,
+}
+
 /// New accounts are plain users; the e-mail address is sealed before it is stored.
 #[secure(public, rate = "10/1h", validate, problems(409))]
 async fn signup(
     State(demo): State<Demo>,
     Json(signup): Json<Signup>,
-) -> Result<(StatusCode, Json<serde_json::Value>), Problem> {
+) -> Result<(StatusCode, Json<CreatedAccount>), Problem> {
     let hash = demo.login.hash_password(&signup.password).await?;
     let id = create_user(&demo, &signup.username, &hash, "user", &signup.email).await?;
-    Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": id }))))
+    Ok((StatusCode::CREATED, Json(CreatedAccount { id })))
 }
 
 /// Password login; one answer for every failure, failures throttled per account and address.
@@ -278,7 +285,7 @@ async fn mfa_verify(
 async fn security_settings(
     State(demo): State<Demo>,
     user: AuthUser,
-) -> Result<Json<serde_json::Value>, Problem> {
+) -> Result<Json<SecuritySettings>, Problem> {
     let id = user_id(&user)?;
     let totp: bool = sqlx::query_scalar("SELECT totp_sealed IS NOT NULL FROM users WHERE id = ?")
         .bind(id)
@@ -286,5 +293,13 @@ async fn security_settings(
         .await
         .map_err(db::error)?
         .ok_or_else(no_account)?;
-    Ok(Json(serde_json::json!({ "id": id, "totp": totp })))
+    Ok(Json(SecuritySettings { id, totp }))
+}
+
+/// The caller's sign-in settings.
+#[derive(Serialize, schemars::JsonSchema)]
+struct SecuritySettings {
+    id: i64,
+    /// Whether an authenticator app is enrolled.
+    totp: bool,
 }

@@ -63,7 +63,7 @@ impl KeyScope {
 }
 
 /// A key just made: the key, shown this once, beside what listings show.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct CreatedKey {
     key: String,
     #[serde(flatten)]
@@ -123,7 +123,8 @@ async fn revoke_key(
     }
 }
 
-#[derive(Serialize)]
+/// How many accounts and notes there are.
+#[derive(Serialize, schemars::JsonSchema)]
 struct Usage {
     users: i64,
     notes: i64,

@@ -34,7 +34,8 @@ struct NoteInput {
     body: String,
 }
 
-#[derive(Serialize, sqlx::FromRow)]
+/// A note of the caller's.
+#[derive(Serialize, sqlx::FromRow, schemars::JsonSchema)]
 struct Note {
     id: i64,
     title: String,

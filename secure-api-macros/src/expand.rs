@@ -17,13 +17,14 @@ pub(crate) fn expand(handler: &SecureHandler) -> TokenStream {
         function,
         policy,
         inputs,
+        answer,
         krate,
     } = handler;
     let private = quote!(#krate::__private);
     let policy_type = format_ident!("__secure_policy_{}", function.sig.ident);
     let spec = policy_spec(&function.sig.ident.to_string(), policy, &private);
 
-    let describe = describe_inputs(inputs, &private);
+    let describe = describe(inputs, answer.as_ref(), &private);
     let mut function = function.clone();
     let mut admitted = Vec::new();
     let mut admitted_generic = Vec::new();
@@ -106,19 +107,33 @@ pub(crate) fn expand(handler: &SecureHandler) -> TokenStream {
     }
 }
 
-/// The policy's `describe_inputs`: a probe of each input's type as written, which describes
-/// it for OpenAPI if the runtime knows how (`input::describe`) and is a no-op otherwise.
-/// Inputs that name the handler's generics are left out: the policy type cannot name them.
-fn describe_inputs(inputs: &[Input], private: &TokenStream) -> Option<TokenStream> {
-    let probes: Vec<TokenStream> = inputs
+/// The policy's `describe`: a probe of each input's type and of the return type as written,
+/// which describes it for OpenAPI if the runtime knows how (`secure_api::describe`) and is a
+/// no-op otherwise. Types that name the handler's generics are left out: the policy type
+/// cannot name them.
+fn describe(
+    inputs: &[Input],
+    answer: Option<&syn::Type>,
+    private: &TokenStream,
+) -> Option<TokenStream> {
+    let mut probes: Vec<TokenStream> = inputs
         .iter()
         .filter(|input| !input.generic)
-        .map(|Input { ty, .. }| quote!((&#private::Probe::<#ty>::new()).describe(inputs);))
+        .map(|Input { ty, .. }| quote!((&#private::Probe::<#ty>::new()).describe_input(description);))
         .collect();
+    // Only the traits the probes call, so that the expansion has no unused import.
+    let mut traits = Vec::new();
+    if let Some(answer) = answer {
+        probes.push(quote!((&#private::Probe::<#answer>::new()).describe_answer(description);));
+        traits.push(quote!(DescribeAnswer as _));
+    }
+    if inputs.iter().any(|input| !input.generic) {
+        traits.push(quote!(DescribeInput as _));
+    }
     (!probes.is_empty()).then(|| {
         quote! {
-            fn describe_inputs(inputs: &mut #private::Inputs) {
-                use #private::{DescribeInput as _, DescribeNothing as _};
+            fn describe(description: &mut #private::Description) {
+                use #private::{#(#traits,)* DescribeNothing as _};
                 #(#probes)*
             }
         }

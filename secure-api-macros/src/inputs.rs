@@ -8,7 +8,7 @@
 
 use crate::model::{Admission, Input, Treatment};
 use syn::spanned::Spanned;
-use syn::{FnArg, GenericArgument, Generics, PathArguments, Signature, Type};
+use syn::{FnArg, GenericArgument, Generics, PathArguments, ReturnType, Signature, Type};
 
 /// How the handler's inputs are checked: what `validate` / `skip_validation` say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,6 +198,23 @@ pub(crate) fn body_read_early<'a>(
 /// `impl Trait` in argument position: a type no check can name.
 pub(crate) fn is_impl_trait(ty: &Type) -> bool {
     matches!(ty, Type::ImplTrait(_))
+}
+
+/// The return type as the policy can probe it to describe the answer: not one with
+/// `impl Trait` in it (no one can name it) or the handler's generics (the policy has none).
+pub(crate) fn answer(sig: &Signature) -> Option<Type> {
+    let ReturnType::Type(_, ty) = &sig.output else {
+        return None;
+    };
+    fn hides_a_type(tokens: proc_macro2::TokenStream) -> bool {
+        tokens.into_iter().any(|token| match token {
+            proc_macro2::TokenTree::Ident(ident) => ident == "impl",
+            proc_macro2::TokenTree::Group(group) => hides_a_type(group.stream()),
+            _ => false,
+        })
+    }
+    let named = !hides_a_type(quote::quote!(#ty)) && !mentions_generics(ty, &sig.generics);
+    named.then(|| (**ty).clone())
 }
 
 /// Whether `ty` names one of the handler's type or const parameters: such a type is judged

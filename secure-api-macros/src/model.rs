@@ -11,6 +11,8 @@ pub(crate) struct SecureHandler {
     pub(crate) policy: Policy,
     /// The arguments, in signature order.
     pub(crate) inputs: Vec<Input>,
+    /// The return type, when the policy can name it to describe the answer.
+    pub(crate) answer: Option<syn::Type>,
     /// Where the runtime is: `::secure_api`, or what `crate = "..."` says.
     pub(crate) krate: syn::Path,
 }

@@ -50,6 +50,7 @@ fn fallback(
         function,
         policy: Policy::placeholder(),
         inputs: Vec::new(),
+        answer: None,
         krate: model::runtime(attr::crate_path(args)),
     };
     let expanded = expand::expand(&handler);

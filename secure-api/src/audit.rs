@@ -147,6 +147,7 @@ impl Counters {
 
 /// One counter: requests of `handler` with this outcome and reason.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Counter {
     /// The handler's function name.
     pub handler: &'static str,

@@ -86,6 +86,7 @@ pub mod apikey;
 pub mod audit;
 mod client;
 mod config;
+pub mod describe;
 mod error;
 mod extract;
 pub mod guard;
@@ -174,8 +175,8 @@ struct ReadmeDoctests;
 /// release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::describe::{DescribeAnswer, DescribeInput, DescribeNothing, Description, Probe};
     pub use crate::guard::Guard;
-    pub use crate::input::describe::{DescribeInput, DescribeNothing, Inputs, Probe};
     pub use crate::input::{Parsed, SecureInput, Valid, admit, validatable};
     pub use crate::policy::{Grant, Policy, PolicySpec, RateKey};
     pub use secure_api_macros::undeclared;

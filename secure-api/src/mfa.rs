@@ -17,6 +17,7 @@ const STEP_SECS: u64 = 30;
 
 /// What a user needs to set up an authenticator app.
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct TotpEnrolment {
     /// The shared secret, base32: store it (encrypted) with the account.
     pub secret: String,

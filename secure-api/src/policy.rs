@@ -13,9 +13,9 @@ pub trait Policy: Send + Sync + 'static {
     /// What the guard checks for this handler.
     const SPEC: PolicySpec;
 
-    /// Describes the handler's inputs (body, query, path) for its OpenAPI operation; the
-    /// expansion probes each input's type (see [`describe`](crate::input::describe)).
-    fn describe_inputs(_inputs: &mut crate::input::describe::Inputs) {}
+    /// Describes the handler's inputs (body, query, path) and its answer for its OpenAPI
+    /// operation; the expansion probes each type as written (see [`crate::describe`]).
+    fn describe(_description: &mut crate::describe::Description) {}
 }
 
 /// Who may call a handler, how often, and whether its input is validated.

@@ -1,14 +1,17 @@
 //! The OpenAPI document a `SecureRouter` derives from its policies: each policy is its
 //! operation, a change of role or rate changes the document, garde rules are JSON Schema
-//! constraints, and the demo's document is valid OpenAPI 3.1 (checked by
+//! constraints, a `Json<T>` answer is described as `T` serializes, and the demo's document is valid OpenAPI 3.1 (checked by
 //! `openapi-spec-validator` from PyPI), served at `/openapi.json` and reviewed as a snapshot.
 
 use crate::common::{self, client, start_demo};
 use axum::Json;
 use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use secure_api::Problem;
 use secure_api::routing::{SecureRouter, get, post};
 use secure_api::{Security, secure};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::process::Command;
 
@@ -62,6 +65,27 @@ async fn create_report_once(Json(report): Json<NewReport>) -> String {
 )]
 async fn read_report(Path((team, id)): Path<(String, u64)>, Query(range): Query<Range>) -> String {
     format!("{team}/{id}/{:?}", range.limit)
+}
+
+/// A label, read without its id and written back with the id the server gave it: its two
+/// forms differ, so the document defines both.
+#[derive(Deserialize, Serialize, garde::Validate, schemars::JsonSchema)]
+struct Label {
+    #[garde(length(chars, min = 1, max = 32))]
+    name: String,
+    #[garde(skip)]
+    #[serde(skip_deserializing)]
+    id: u64,
+}
+
+#[secure(role = "editor", rate = "10/1m", validate)]
+async fn create_label(Json(label): Json<Label>) -> Result<(StatusCode, Json<Label>), Problem> {
+    Ok((StatusCode::CREATED, Json(label)))
+}
+
+#[secure(role = "editor", rate = "10/1m")]
+async fn labels() -> impl IntoResponse {
+    Json(Vec::<String>::new())
 }
 
 fn document(router: SecureRouter<Security>) -> Value {
@@ -166,6 +190,37 @@ fn a_handler_documents_the_problems_it_answers_itself() {
         once["401"], plain["401"],
         "a status the guard answers keeps the guard's description and its challenge"
     );
+}
+
+#[test]
+fn a_json_answer_is_described_as_it_serializes() {
+    let document = document(
+        SecureRouter::new()
+            .route("/labels", post(create_label).get(labels))
+            .route("/health", get(health)),
+    );
+    let created = &document["paths"]["/labels"]["post"];
+    assert_eq!(
+        created["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Label"
+    );
+    assert_eq!(
+        created["responses"]["2XX"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Label.answer",
+        "the answer's form is defined apart from the input's"
+    );
+    let schemas = &document["components"]["schemas"];
+    assert_eq!(schemas["Label"]["required"], json!(["name"]));
+    assert_eq!(schemas["Label"]["properties"]["name"]["maxLength"], 32);
+    assert!(schemas["Label"]["properties"].get("id").is_none());
+    assert_eq!(schemas["Label.answer"]["required"], json!(["name", "id"]));
+    assert_eq!(schemas["Label.answer"]["additionalProperties"], false);
+
+    // `impl IntoResponse` and `&str` name no JSON body: success is documented without one.
+    for (path, method) in [("/labels", "get"), ("/health", "get")] {
+        let success = &document["paths"][path][method]["responses"]["2XX"];
+        assert!(success.get("content").is_none(), "{path}: {success}");
+    }
 }
 
 #[test]

@@ -106,6 +106,7 @@ pub(crate) fn check(
             problems: args.problems.0.clone(),
         },
         inputs,
+        answer: inputs::answer(&function.sig),
         krate: model::runtime(args.krate),
     };
     errors.finish_with(handler)

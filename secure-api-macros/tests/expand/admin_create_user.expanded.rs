@@ -8,10 +8,12 @@ impl ::secure_api::__private::Policy for __secure_policy_create_user {
         .all_roles(&[crate::__secure_role!("admin")])
         .rate(100, 900, ::secure_api::__private::RateKey::User)
         .validated();
-    fn describe_inputs(inputs: &mut ::secure_api::__private::Inputs) {
+    fn describe(description: &mut ::secure_api::__private::Description) {
         use ::secure_api::__private::{DescribeInput as _, DescribeNothing as _};
-        (&::secure_api::__private::Probe::<State<Db>>::new()).describe(inputs);
-        (&::secure_api::__private::Probe::<Json<NewUser>>::new()).describe(inputs);
+        (&::secure_api::__private::Probe::<State<Db>>::new())
+            .describe_input(description);
+        (&::secure_api::__private::Probe::<Json<NewUser>>::new())
+            .describe_input(description);
     }
 }
 const _: () = {

@@ -7,9 +7,14 @@ impl ::secure_api::__private::Policy for __secure_policy_usage_report {
         )
         .all_scopes(&[crate::__secure_scope!("reports:read")])
         .rate(1000, 3600, ::secure_api::__private::RateKey::Key);
-    fn describe_inputs(inputs: &mut ::secure_api::__private::Inputs) {
-        use ::secure_api::__private::{DescribeInput as _, DescribeNothing as _};
-        (&::secure_api::__private::Probe::<Query<Range>>::new()).describe(inputs);
+    fn describe(description: &mut ::secure_api::__private::Description) {
+        use ::secure_api::__private::{
+            DescribeAnswer as _, DescribeInput as _, DescribeNothing as _,
+        };
+        (&::secure_api::__private::Probe::<Query<Range>>::new())
+            .describe_input(description);
+        (&::secure_api::__private::Probe::<Json<Report>>::new())
+            .describe_answer(description);
     }
 }
 const _: () = {

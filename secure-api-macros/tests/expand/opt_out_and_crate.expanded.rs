@@ -9,10 +9,14 @@ impl ::my_api::security::__private::Policy for __secure_policy_upload {
             &[crate::__secure_role!("uploader"), crate::__secure_role!("verified")],
         )
         .skip_validation("the payload is opaque and streamed to object storage");
-    fn describe_inputs(inputs: &mut ::my_api::security::__private::Inputs) {
-        use ::my_api::security::__private::{DescribeInput as _, DescribeNothing as _};
+    fn describe(description: &mut ::my_api::security::__private::Description) {
+        use ::my_api::security::__private::{
+            DescribeAnswer as _, DescribeInput as _, DescribeNothing as _,
+        };
         (&::my_api::security::__private::Probe::<Json<serde_json::Value>>::new())
-            .describe(inputs);
+            .describe_input(description);
+        (&::my_api::security::__private::Probe::<StatusCode>::new())
+            .describe_answer(description);
     }
 }
 async fn upload(

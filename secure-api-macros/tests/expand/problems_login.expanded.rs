@@ -8,10 +8,16 @@ impl ::secure_api::__private::Policy for __secure_policy_login {
         .rate(30, 900, ::secure_api::__private::RateKey::Ip)
         .problems(&[401])
         .validated();
-    fn describe_inputs(inputs: &mut ::secure_api::__private::Inputs) {
-        use ::secure_api::__private::{DescribeInput as _, DescribeNothing as _};
-        (&::secure_api::__private::Probe::<State<Accounts>>::new()).describe(inputs);
-        (&::secure_api::__private::Probe::<Json<LoginForm>>::new()).describe(inputs);
+    fn describe(description: &mut ::secure_api::__private::Description) {
+        use ::secure_api::__private::{
+            DescribeAnswer as _, DescribeInput as _, DescribeNothing as _,
+        };
+        (&::secure_api::__private::Probe::<State<Accounts>>::new())
+            .describe_input(description);
+        (&::secure_api::__private::Probe::<Json<LoginForm>>::new())
+            .describe_input(description);
+        (&::secure_api::__private::Probe::<Result<Json<TokenPair>, Problem>>::new())
+            .describe_answer(description);
     }
 }
 const _: () = {

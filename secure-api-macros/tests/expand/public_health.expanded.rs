@@ -6,6 +6,11 @@ impl ::secure_api::__private::Policy for __secure_policy_health {
             "health",
         )
         .rate(60, 60, ::secure_api::__private::RateKey::Ip);
+    fn describe(description: &mut ::secure_api::__private::Description) {
+        use ::secure_api::__private::{DescribeAnswer as _, DescribeNothing as _};
+        (&::secure_api::__private::Probe::<&'static str>::new())
+            .describe_answer(description);
+    }
 }
 pub async fn health(
     _: ::secure_api::__private::Guard<__secure_policy_health>,

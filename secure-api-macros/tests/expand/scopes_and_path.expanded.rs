@@ -13,11 +13,13 @@ impl ::secure_api::__private::Policy for __secure_policy_report {
         )
         .rate(10, 1, ::secure_api::__private::RateKey::Global)
         .validated();
-    fn describe_inputs(inputs: &mut ::secure_api::__private::Inputs) {
+    fn describe(description: &mut ::secure_api::__private::Description) {
         use ::secure_api::__private::{DescribeInput as _, DescribeNothing as _};
-        (&::secure_api::__private::Probe::<AuthUser>::new()).describe(inputs);
-        (&::secure_api::__private::Probe::<Path<u64>>::new()).describe(inputs);
-        (&::secure_api::__private::Probe::<Query<DateRange>>::new()).describe(inputs);
+        (&::secure_api::__private::Probe::<AuthUser>::new()).describe_input(description);
+        (&::secure_api::__private::Probe::<Path<u64>>::new())
+            .describe_input(description);
+        (&::secure_api::__private::Probe::<Query<DateRange>>::new())
+            .describe_input(description);
     }
 }
 const _: () = {

@@ -9,6 +9,7 @@ use std::sync::RwLock;
 /// Everything known about a key except the key: what listings show and what a verified key
 /// grants.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct ApiKeyInfo {
     /// The key id: not secret, it names the key in listings, audit events and revocation.
     pub id: String,
@@ -27,6 +28,10 @@ pub struct ApiKeyInfo {
     /// When it was revoked, in seconds since the epoch.
     pub revoked_at: Option<u64>,
     /// When it last authenticated a request, to the minute (see [`LAST_USED_PRECISION`]).
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(description = "When it last authenticated a request, to the minute.")
+    )]
     pub last_used_at: Option<u64>,
 }
 

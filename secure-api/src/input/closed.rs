@@ -3,6 +3,7 @@
 //! assignment). serde reports such keys through `serde_ignored`; a type that captures extra
 //! keys itself (`#[serde(flatten)] extra: Map<..>`) ignores none, so it stays open.
 
+use super::numbers;
 use super::rejection::{
     NOT_ACCEPTED, body_problem, cap_pointer, form_mismatch, json_error, not_json,
     push_pointer_segment, query_mismatch, raw_form_problem,
@@ -54,8 +55,9 @@ where
 
 /// Parses `bytes` as one JSON value of type `T`, closed.
 pub(super) fn json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    let bytes = numbers::integral_numbers_as_integers(bytes);
     let mut unknown = Unknown::default();
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
     let parsed = {
         let mut report = |path: serde_ignored::Path<'_>| unknown.record(&path);
         serde_path_to_error::deserialize(serde_ignored::Deserializer::new(

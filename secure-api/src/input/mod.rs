@@ -23,7 +23,7 @@
 //! act that states it carries no client payload, or validates what it extracts.
 
 mod closed;
-pub mod describe;
+mod numbers;
 mod rejection;
 mod valid;
 

@@ -32,8 +32,8 @@ mod openapi;
 
 pub use manifest::{ClaimsEntry, Manifest, NameRequirement, RouteEntry};
 
+use crate::describe::Description;
 use crate::guard::Guard;
-use crate::input::describe::Inputs;
 use crate::limit::report_rate_limit;
 use crate::policy::{Policy, PolicySpec};
 use crate::problem::Problem;
@@ -59,8 +59,8 @@ pub trait GuardedHandler<T, S>: Handler<T, S> {
     /// The handler's policy.
     const SPEC: PolicySpec;
 
-    /// Describes the handler's inputs (its policy's `describe_inputs`).
-    fn describe_inputs(inputs: &mut Inputs);
+    /// Describes the handler's inputs and answer (its policy's `describe`).
+    fn describe(description: &mut Description);
 }
 
 macro_rules! guarded_handler {
@@ -72,8 +72,8 @@ macro_rules! guarded_handler {
         {
             const SPEC: PolicySpec = P::SPEC;
 
-            fn describe_inputs(inputs: &mut Inputs) {
-                P::describe_inputs(inputs)
+            fn describe(description: &mut Description) {
+                P::describe(description)
             }
         }
     };
@@ -109,7 +109,7 @@ struct Mounted {
     method: Method,
     spec: PolicySpec,
     function: &'static str,
-    describe_inputs: fn(&mut Inputs),
+    describe: fn(&mut Description),
 }
 
 /// A mounted route: what the manifest says of it, and what the OpenAPI document needs.
@@ -119,7 +119,7 @@ pub(crate) struct Route {
     #[cfg_attr(not(feature = "openapi"), allow(dead_code))]
     pub(crate) spec: PolicySpec,
     #[cfg_attr(not(feature = "openapi"), allow(dead_code))]
-    pub(crate) describe_inputs: fn(&mut Inputs),
+    pub(crate) describe: fn(&mut Description),
 }
 
 /// `create_user` for the function item `app::users::create_user` (or `catalog<Books>`).
@@ -149,7 +149,7 @@ macro_rules! method {
                         method: Method::$method,
                         spec: H::SPEC,
                         function: function_name::<H>(),
-                        describe_inputs: H::describe_inputs,
+                        describe: H::describe,
                     });
                     self.router = self.router.$name(handler);
                     self
@@ -211,7 +211,7 @@ impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
             method,
             spec,
             function,
-            describe_inputs,
+            describe,
         } in &methods.policies
         {
             let entry = RouteEntry::new(method, path, spec, function);
@@ -229,7 +229,7 @@ impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
             self.routes.push(Route {
                 entry,
                 spec: *spec,
-                describe_inputs: *describe_inputs,
+                describe: *describe,
             });
         }
         let methods = methods.router.layer(middleware::from_fn(report_rate_limit));

@@ -3,9 +3,9 @@
 //! schemas of its validated inputs (read by schemars from their garde rules).
 
 use super::{Route, SecureRouter};
-use crate::input::describe::{Described, Inputs, Location};
+use crate::describe::{DescribedInput, Description, Location};
 use crate::policy::{Auth, PolicySpec, RateKey, Requirement};
-use schemars::generate::SchemaSettings;
+use schemars::generate::{Contract, SchemaSettings};
 use schemars::transform::RecursiveTransform;
 use schemars::{Schema, SchemaGenerator};
 use serde_json::{Map, Value, json};
@@ -20,30 +20,29 @@ impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
     ///   (`application/problem+json`, one shared `Problem` schema): 401 with
     ///   `WWW-Authenticate`, 403, 429 with `Retry-After` and the `RateLimit` fields, 503,
     ///   and 400/413/415/422 for inputs, and those the handler answers with itself
-    ///   (`#[secure(problems(404, 409))]`). Success is `2XX`: response bodies are the
-    ///   handler's.
+    ///   (`#[secure(problems(404, 409))]`). Success is `2XX`, with the schema of its JSON
+    ///   body when the handler returns `Json<T>` (alone, after a `StatusCode`, or as the `Ok`
+    ///   of a `Result`) of a `T` that derives `schemars::JsonSchema`, as `T` serializes.
     /// - Its parameters and request body are the handler's `Json`, `Form`, `Query` and
     ///   `Path` inputs whose payload derives `schemars::JsonSchema`, with the garde rules
     ///   (`length`, `range`, `pattern`, `email`, `url`, …) as JSON Schema constraints.
     pub fn openapi(&self, title: &str, version: &str) -> Value {
-        let mut generator = SchemaSettings::draft2020_12()
-            .with(|settings| {
-                settings.definitions_path = "/components/schemas".into();
-                settings.meta_schema = None;
-            })
-            .with_transform(RecursiveTransform(closed_objects))
-            .for_deserialize()
-            .into_generator();
+        let mut generators = Generators {
+            inputs: generator(Contract::Deserialize),
+            answers: generator(Contract::Serialize),
+        };
         let mut paths = Map::new();
         let mut operation_ids = Vec::new();
         for route in &self.routes {
-            let operation = operation(route, &mut generator, &mut operation_ids);
+            let operation = operation(route, &mut generators, &mut operation_ids);
             let path = paths
                 .entry(template(&route.entry.path))
                 .or_insert_with(|| json!({}));
             path[route.entry.method.to_ascii_lowercase()] = operation;
         }
-        let mut schemas = generator.take_definitions(true);
+        let mut schemas = generators.inputs.take_definitions(true);
+        let answers = generators.answers.take_definitions(true);
+        merge_answer_schemas(&mut schemas, answers, &mut paths);
         schemas.insert("Problem".into(), problem_schema());
         json!({
             "openapi": "3.1.0",
@@ -61,8 +60,87 @@ impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
     }
 }
 
+/// Inputs are described as they deserialize, answers as they serialize: a type's two forms
+/// can differ (`skip_serializing_if`, `default`, renames for one direction).
+struct Generators {
+    inputs: SchemaGenerator,
+    answers: SchemaGenerator,
+}
+
+fn generator(contract: Contract) -> SchemaGenerator {
+    SchemaSettings::draft2020_12()
+        .with(|settings| {
+            settings.definitions_path = "/components/schemas".into();
+            settings.meta_schema = None;
+            settings.contract = contract;
+        })
+        .with_transform(RecursiveTransform(closed_objects))
+        .into_generator()
+}
+
+/// The answers' definitions beside the inputs'. A name both define differently — a type
+/// that serializes otherwise than it deserializes, or two types of one name — is the
+/// answers' as `{name}.answer`, and the answers refer to that.
+fn merge_answer_schemas(
+    schemas: &mut Map<String, Value>,
+    answers: Map<String, Value>,
+    paths: &mut Map<String, Value>,
+) {
+    let renamed: Vec<String> = answers
+        .iter()
+        .filter(|(name, schema)| schemas.get(*name).is_some_and(|input| input != *schema))
+        .map(|(name, _)| name.clone())
+        .collect();
+    let mut answers: Vec<(String, Value)> = answers.into_iter().collect();
+    for (_, schema) in &mut answers {
+        refer_to_answer(schema, &renamed);
+    }
+    for operation in paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|path| path.values_mut())
+    {
+        if let Some(success) = operation.pointer_mut("/responses/2XX") {
+            refer_to_answer(success, &renamed);
+        }
+    }
+    for (name, schema) in answers {
+        let name = match renamed.contains(&name) {
+            true => format!("{name}.answer"),
+            false => name,
+        };
+        schemas.insert(name, schema);
+    }
+}
+
+/// Points every `$ref` to one of `renamed` at its `.answer` definition.
+fn refer_to_answer(value: &mut Value, renamed: &[String]) {
+    match value {
+        Value::Object(object) => {
+            for (key, value) in object.iter_mut() {
+                match (key.as_str(), &*value) {
+                    ("$ref", Value::String(reference)) => {
+                        let target = reference.strip_prefix("#/components/schemas/");
+                        if let Some(name) =
+                            target.filter(|name| renamed.iter().any(|renamed| renamed == name))
+                        {
+                            *value = Value::String(format!("#/components/schemas/{name}.answer"));
+                        }
+                    }
+                    _ => refer_to_answer(value, renamed),
+                }
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|item| refer_to_answer(item, renamed)),
+        _ => {}
+    }
+}
+
 /// Inputs are closed: `Valid` and `Parsed` refuse a field their type does not declare, at
-/// any depth, so every object with declared properties admits no others.
+/// any depth, so every object with declared properties admits no others. Answers are
+/// closed too: a derived `Serialize` writes the declared fields and no others.
 fn closed_objects(schema: &mut Schema) {
     if schema.get("properties").is_some() && schema.get("additionalProperties").is_none() {
         schema.insert("additionalProperties".into(), false.into());
@@ -82,7 +160,7 @@ fn path_parameters(path: &str) -> Vec<String> {
         .collect()
 }
 
-fn operation(route: &Route, generator: &mut SchemaGenerator, ids: &mut Vec<String>) -> Value {
+fn operation(route: &Route, generators: &mut Generators, ids: &mut Vec<String>) -> Value {
     let spec = &route.spec;
     let handler = route.entry.handler.trim_start_matches("r#");
     let mut id = handler.to_owned();
@@ -92,11 +170,12 @@ fn operation(route: &Route, generator: &mut SchemaGenerator, ids: &mut Vec<Strin
     ids.push(id.clone());
 
     let path_names = path_parameters(&route.entry.path);
-    let mut inputs = Inputs::default();
-    (route.describe_inputs)(&mut inputs);
+    let mut description = Description::default();
+    (route.describe)(&mut description);
+    let generator = &mut generators.inputs;
     let mut parameters = Vec::new();
     let mut body = None;
-    for Described { location, schema } in &inputs.described {
+    for DescribedInput { location, schema } in &description.inputs {
         let schema = schema(generator);
         match location {
             Location::Body {
@@ -117,7 +196,7 @@ fn operation(route: &Route, generator: &mut SchemaGenerator, ids: &mut Vec<Strin
     let mut operation = json!({
         "operationId": id,
         "security": security(spec),
-        "responses": responses(spec, &inputs, !path_names.is_empty()),
+        "responses": responses(spec, &description, !path_names.is_empty()),
         "x-rate-limit": rate_limit(spec),
     });
     // As the manifest states them: `{"all_of": [..]}` or `{"any_of": [..]}`.
@@ -132,6 +211,11 @@ fn operation(route: &Route, generator: &mut SchemaGenerator, ids: &mut Vec<Strin
     }
     if let Some(body) = body {
         operation["requestBody"] = body;
+    }
+    if let Some(answer) = description.answer {
+        let schema = answer(&mut generators.answers);
+        operation["responses"]["2XX"]["content"] =
+            json!({ "application/json": { "schema": schema } });
     }
     operation
 }
@@ -223,7 +307,7 @@ fn rate_limit(spec: &PolicySpec) -> Value {
 }
 
 /// Every problem the operation can answer: the guard's, its inputs' and its handler's own.
-fn responses(spec: &PolicySpec, inputs: &Inputs, addresses_a_resource: bool) -> Value {
+fn responses(spec: &PolicySpec, description: &Description, addresses_a_resource: bool) -> Value {
     let mut responses = Map::new();
     responses.insert(
         "2XX".into(),
@@ -249,11 +333,11 @@ fn responses(spec: &PolicySpec, inputs: &Inputs, addresses_a_resource: bool) -> 
         // The first description of a status stays: the guard's says more than a handler's.
         responses.entry(status.to_string()).or_insert(response);
     };
-    let has_body = inputs
-        .described
+    let has_body = description
+        .inputs
         .iter()
         .any(|input| matches!(input.location, Location::Body { .. }));
-    let malformed = match (spec.auth, inputs.described.is_empty()) {
+    let malformed = match (spec.auth, description.inputs.is_empty()) {
         (Auth::Public, true) => None,
         (Auth::Public, false) => Some("The input could not be read."),
         _ => Some("The credentials or the input could not be read (or an API key was in the URL)."),
@@ -286,7 +370,7 @@ fn responses(spec: &PolicySpec, inputs: &Inputs, addresses_a_resource: bool) -> 
             &[],
         );
     }
-    if !inputs.described.is_empty() {
+    if !description.inputs.is_empty() {
         problem(422, "The input is not valid; `errors` says where.", &[]);
     }
     problem(

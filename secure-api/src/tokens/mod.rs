@@ -21,6 +21,7 @@ use std::time::Duration;
 
 /// What a login or a refresh answers (the shape of an OAuth 2.0 token response).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct TokenPair {
     /// The signed access token.
     pub access_token: String,

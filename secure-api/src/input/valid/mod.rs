@@ -263,14 +263,14 @@ where
 #[cfg(feature = "openapi")]
 mod described {
     use super::{Parsed, Valid};
-    use crate::input::describe::{DescribeInput, Inputs, Probe};
+    use crate::describe::{DescribeInput, Description, Probe};
 
     impl<E, const CHECKED: bool> DescribeInput for Probe<Valid<E, CHECKED>>
     where
         Probe<E>: DescribeInput,
     {
-        fn describe(&self, inputs: &mut Inputs) {
-            Probe::<E>::new().describe(inputs);
+        fn describe_input(&self, description: &mut Description) {
+            Probe::<E>::new().describe_input(description);
         }
     }
 
@@ -278,8 +278,8 @@ mod described {
     where
         Probe<E>: DescribeInput,
     {
-        fn describe(&self, inputs: &mut Inputs) {
-            Probe::<E>::new().describe(inputs);
+        fn describe_input(&self, description: &mut Description) {
+            Probe::<E>::new().describe_input(description);
         }
     }
 }
