@@ -422,8 +422,10 @@ fn headers() -> Value {
             "description": "The challenge: `Bearer` (RFC 6750) or `ApiKey header=\"X-API-Key\"`.",
             "schema": { "type": "string" },
         },
+        // Every 429 says when to come back (RFC 6585, RFC 9110 §10.2.3).
         "Retry-After": {
             "description": "Seconds until a request is admitted again.",
+            "required": true,
             "schema": { "type": "integer", "minimum": 0 },
         },
         "RateLimit": {
