@@ -1,9 +1,11 @@
 //! `RedisStore`'s failure counts and one-time values against a real `redis-server`, shared by
 //! two stores built separately — two connection pools, as two instances of an API have: the
-//! semantics of the in-memory store (`limit/memory.rs`), held for the whole fleet.
+//! semantics of the in-memory store (`limit/memory.rs`), held for the whole fleet. And the
+//! denials an instance remembers, so that a throttled client costs Redis nothing.
 
 use crate::redis_server::RedisServer;
-use secure_api::limit::{FailureCounter, OneTime, RateLimitStore};
+use secure_api::limit::{Bucket, FailureCounter, OneTime, RateLimitStore, Subject};
+use secure_api::policy::{Rate, RateKey};
 use secure_api::store::RedisStore;
 use std::time::Duration;
 
@@ -16,6 +18,81 @@ fn fleet(redis: &RedisServer, prefix: &str) -> (RedisStore, RedisStore) {
             .with_timeout(Duration::from_secs(2))
     };
     (store(), store())
+}
+
+/// The rate-limit scripts Redis has run so far (`INFO commandstats`).
+fn scripts_run(redis: &RedisServer) -> u64 {
+    let client = ::redis::Client::open(redis.url()).expect("redis url");
+    let mut connection = client
+        .get_connection_with_timeout(Duration::from_secs(2))
+        .expect("connect");
+    let info: String = ::redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut connection)
+        .expect("INFO commandstats");
+    info.lines()
+        .filter(|line| line.starts_with("cmdstat_evalsha:") || line.starts_with("cmdstat_eval:"))
+        .filter_map(|line| {
+            line.split_once("calls=")?
+                .1
+                .split(',')
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum()
+}
+
+/// Once Redis has denied a client, the instance answers the client's further requests in that
+/// bucket itself until the retry time: the same 429, no round trip. Another instance, which
+/// has not seen the denial, asks Redis (and is denied too); after the retry time Redis
+/// decides again.
+#[tokio::test]
+async fn a_denial_is_answered_by_the_instance_until_its_retry_time() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let (a, b) = fleet(&redis, "denials:");
+    let bucket = Bucket {
+        name: "reports",
+        rate: Rate {
+            max: 2,
+            window: Duration::from_millis(800),
+            key: RateKey::User,
+        },
+    };
+    let eve = Subject::User("eve".into());
+    for _ in 0..2 {
+        assert!(a.check(&bucket, &eve).await.expect("check").allowed);
+    }
+    let denied = a.check(&bucket, &eve).await.expect("check");
+    assert!(!denied.allowed);
+    let before = scripts_run(&redis);
+    for _ in 0..20 {
+        let again = a.check(&bucket, &eve).await.expect("check");
+        assert!(!again.allowed);
+        assert_eq!(again.remaining, 0);
+        assert!(again.retry_after > Duration::ZERO && again.retry_after <= denied.retry_after);
+    }
+    assert_eq!(scripts_run(&redis), before, "answered without a round trip");
+
+    let other = Subject::User("bob".into());
+    assert!(
+        a.check(&bucket, &other).await.expect("check").allowed,
+        "bob is not eve"
+    );
+    assert!(!b.check(&bucket, &eve).await.expect("check").allowed);
+    assert_eq!(
+        scripts_run(&redis),
+        before + 2,
+        "bob and the other instance asked Redis"
+    );
+
+    tokio::time::sleep(denied.retry_after + Duration::from_millis(50)).await;
+    assert!(
+        a.check(&bucket, &eve).await.expect("check").allowed,
+        "at the retry time Redis decides, and admits"
+    );
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! The [`RateLimitStore`] on Redis: budgets, failure counts and one-time values, each one
-//! script or one command.
+//! script or one command. A budget Redis has denied is answered locally until its retry
+//! time (`denials.rs`).
 
 use super::RedisStore;
 use super::scripts::{ADD_FAILURE, FAILURES, GCRA, SPEND_ONCE};
@@ -7,7 +8,7 @@ use crate::limit::{
     Bucket, FailureCounter, Failures, OneTime, RateDecision, RateLimitStore, Subject,
 };
 use crate::store::{BoxFuture, StoreUnavailable};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 impl RateLimitStore for RedisStore {
     fn check<'a>(
@@ -21,6 +22,11 @@ impl RateLimitStore for RedisStore {
             let key = self
                 .keys()
                 .rate(bucket.name, rate.max, rate.window.as_millis(), subject);
+            let slot = self.denials().slot(&key);
+            let sent = Instant::now();
+            if let Some(denied) = self.denials().remembered(slot, rate, sent) {
+                return Ok(denied);
+            }
             let invocation = GCRA
                 .on(&[&key])
                 .arg(u64::try_from(interval_us).unwrap_or(u64::MAX))
@@ -29,13 +35,15 @@ impl RateLimitStore for RedisStore {
                 .call(async |connection| invocation.invoke(connection).await)
                 .await?;
             let micros = |value: i64| Duration::from_micros(value.max(0) as u64);
-            Ok(RateDecision {
+            let decision = RateDecision {
                 allowed: allowed == 1,
                 rate,
                 remaining: remaining.clamp(0, i64::from(u32::MAX)) as u32,
                 retry_after: micros(retry_after_us),
                 reset: micros(reset_us),
-            })
+            };
+            self.denials().remember(slot, &decision, sent);
+            Ok(decision)
         })
     }
 

@@ -14,6 +14,7 @@
 
 mod api_keys;
 mod connection;
+mod denials;
 mod keys;
 mod limits;
 mod scripts;
@@ -22,6 +23,7 @@ mod tokens;
 use super::StoreUnavailable;
 use crate::error::ConfigError;
 use connection::{Client, Connection};
+use denials::Denials;
 use keys::Keys;
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,6 +58,8 @@ struct Inner {
     connection: OnceCell<Connection>,
     keys: Keys,
     timeout: Duration,
+    /// The 429s Redis gave, answered here until their retry time (`denials.rs`).
+    denials: Denials,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -133,6 +137,7 @@ impl RedisStore {
                 connection: OnceCell::new(),
                 keys: Keys::new("secure_api:"),
                 timeout: Duration::from_millis(500),
+                denials: Denials::new(),
             }),
         }
     }
@@ -155,6 +160,7 @@ impl RedisStore {
             connection: OnceCell::new(),
             keys: shared.keys.clone(),
             timeout: shared.timeout,
+            denials: Denials::new(),
         });
         change(&mut inner);
         Self {
@@ -194,6 +200,10 @@ impl RedisStore {
 
     fn keys(&self) -> &Keys {
         &self.inner.keys
+    }
+
+    fn denials(&self) -> &Denials {
+        &self.inner.denials
     }
 }
 
