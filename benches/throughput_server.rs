@@ -12,9 +12,15 @@
 //! Rates are set far above what the load can reach, so that no request is refused and the
 //! limiters are measured, not their 429s.
 //!
+//! Two more modes serve the fleet comparison (BENCHMARKS.md §7, `benches/fleet.sh`): the same
+//! handler limited to 600 requests a minute per user, its budgets in memory (`fleet-memory`)
+//! or in the Redis of `SECURE_API_REDIS_URL` (`fleet-redis`), under a load where some users
+//! stay within their limit and others are throttled.
+//!
 //! ```text
 //! throughput_server token                 # prints an access token for the load tool
-//! throughput_server bare|secure|secure-uncached|handwired 127.0.0.1:PORT
+//! throughput_server tokens N              # prints N tokens, for users user-0 … user-N-1
+//! throughput_server bare|secure|secure-uncached|handwired|fleet-memory|fleet-redis 127.0.0.1:PORT
 //! ```
 //!
 //! The HS256 secret comes from `SECURE_API_JWT_SECRET_FILE`, as for `Security::from_env`.
@@ -97,6 +103,26 @@ fn secured(secret: Secret, verified_token_cache: usize) -> Router {
     SecureRouter::new()
         .route("/notes", secure_api::routing::post(secure_create))
         .with_state(security)
+}
+
+// ---- the fleet comparison: a limit that some users reach ---------------------------------
+
+#[secure(role = "admin", rate = "600/1m", validate)]
+async fn limited_create(Json(note): Json<NewNote>) -> (StatusCode, Json<Created>) {
+    create(note)
+}
+
+fn fleet(secret: Secret, redis: Option<secure_api::store::RedisStore>) -> Router {
+    let mut builder = Security::builder()
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .key(Key::hmac(Algorithm::HS256, secret).expect("HS256 secret"));
+    if let Some(store) = redis {
+        builder = builder.redis(store);
+    }
+    SecureRouter::new()
+        .route("/notes", secure_api::routing::post(limited_create))
+        .with_state(builder.build().expect("configuration"))
 }
 
 // ---- (c) hand-wired: jsonwebtoken middleware + tower_governor + axum-valid -------------
@@ -200,6 +226,10 @@ fn secret_bytes() -> Vec<u8> {
 
 /// An admin's access token, valid for an hour, as the identity provider would sign it.
 fn token(secret: &[u8]) -> String {
+    token_for(secret, "user-4242")
+}
+
+fn token_for(secret: &[u8], subject: &str) -> String {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock after 1970")
@@ -207,7 +237,7 @@ fn token(secret: &[u8]) -> String {
     let claims = json!({
         "iss": ISSUER,
         "aud": AUDIENCE,
-        "sub": "user-4242",
+        "sub": subject,
         "iat": now,
         "nbf": now,
         "exp": now + 3600,
@@ -227,6 +257,14 @@ fn main() {
     let (mode, address) = match args.as_slice() {
         [mode] if mode == "token" => {
             println!("{}", token(&secret_bytes()));
+            return;
+        }
+        [mode, count] if mode == "tokens" => {
+            let secret = secret_bytes();
+            let count: usize = count.parse().expect("a number of tokens");
+            for user in 0..count {
+                println!("{}", token_for(&secret, &format!("user-{user}")));
+            }
             return;
         }
         [mode, address] => (mode.as_str(), address.as_str()),
@@ -252,7 +290,19 @@ fn main() {
             secured(Secret::from_file(path).expect("secret file"), cache)
         }
         "handwired" => handwired(&secret_bytes()),
-        other => panic!("unknown mode `{other}`: bare, secure, secure-uncached or handwired"),
+        "fleet-memory" | "fleet-redis" => {
+            secret_bytes();
+            let path = std::env::var(SECRET_FILE).unwrap_or_default();
+            let redis = (mode == "fleet-redis").then(|| {
+                let url = std::env::var("SECURE_API_REDIS_URL").expect("SECURE_API_REDIS_URL");
+                secure_api::store::RedisStore::from_urls(&url).expect("a Redis URL")
+            });
+            fleet(Secret::from_file(path).expect("secret file"), redis)
+        }
+        other => panic!(
+            "unknown mode `{other}`: bare, secure, secure-uncached, handwired, fleet-memory or \
+             fleet-redis"
+        ),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# The fleet path (BENCHMARKS.md §7): the same limited route (600 requests a minute per user)
+# served with its budgets in memory and in a real redis-server on loopback, under one load in
+# which HEAVY_PERCENT of the requests (default 50) come from 8 users far over their limit and
+# the others from 10,000 users well within it. wrk loads the two servers in turn, ROUNDS times; the ratio of their
+# requests per second comes from one run on one machine state. Redis's own count of the rate
+# scripts it ran (INFO commandstats) gives the round trips per admitted decision.
+#
+#   benches/fleet.sh                 # 5 rounds x 10 s per server
+#   HEAVY_PERCENT=90 ROUNDS=7 SECONDS_EACH=15 CONNECTIONS=64 benches/fleet.sh
+#   SERVER=/tmp/throughput_server-before benches/fleet.sh
+#
+# Loopback only; every load is bounded by wrk's -d; the servers and Redis are killed on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${ROUNDS:-5}
+SECONDS_EACH=${SECONDS_EACH:-10}
+CONNECTIONS=${CONNECTIONS:-32}
+THREADS=${THREADS:-1}
+LIGHT_USERS=${LIGHT_USERS:-10000}
+HEAVY_USERS=${HEAVY_USERS:-8}
+HEAVY_PERCENT=${HEAVY_PERCENT:-50}
+HOST=127.0.0.1
+REDIS_PORT=16391
+declare -A PORTS=([fleet-memory]=18091 [fleet-redis]=18092)
+MODES=(fleet-memory fleet-redis)
+
+for tool in wrk redis-server redis-cli; do
+  command -v "$tool" >/dev/null && continue
+  echo "== installing $tool"
+  package=$tool; [ "$tool" = redis-cli ] && package=redis-tools
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq "$package" >/dev/null
+  else
+    sudo apt-get update -qq && sudo apt-get install -y -qq "$package" >/dev/null
+  fi
+done
+
+# SERVER=<a throughput_server binary> measures another build (BENCHMARKS.md §7: the "before").
+if [ -z "${SERVER:-}" ]; then
+  echo "== building the servers (release)"
+  cargo bench --bench throughput_server --no-run 2>&1 | tail -1
+  SERVER=$(cargo bench --bench throughput_server --no-run --message-format=json 2>/dev/null |
+    sed -n 's/.*"executable":"\([^"]*throughput_server[^"]*\)".*/\1/p' | tail -1)
+fi
+[ -x "$SERVER" ] || { echo "throughput_server binary not found" >&2; exit 1; }
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # Gone before the script ends, so that a run right after finds the ports free.
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+redis-server --port "$REDIS_PORT" --bind "$HOST" --save "" --appendonly no >"$WORK/redis.log" 2>&1 &
+REDIS_PID=$!
+PIDS+=("$REDIS_PID")
+for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+# The answer must come from this run's server, not from one still on the port.
+sleep 0.2
+kill -0 "$REDIS_PID" 2>/dev/null || { echo "redis-server did not start:" >&2; cat "$WORK/redis.log" >&2; exit 1; }
+export SECURE_API_REDIS_URL="redis://$HOST:$REDIS_PORT/"
+
+head -c 48 /dev/urandom | base64 | tr -d '\n' >"$WORK/secret"
+export SECURE_API_JWT_SECRET_FILE="$WORK/secret"
+"$SERVER" tokens $((LIGHT_USERS + HEAVY_USERS)) >"$WORK/tokens"
+head -n "$LIGHT_USERS" "$WORK/tokens" >"$WORK/light"
+tail -n "$HEAVY_USERS" "$WORK/tokens" >"$WORK/heavy"
+
+cat >"$WORK/mix.lua" <<'EOF'
+-- args[3] requests in a hundred are a heavy user's (over its limit), the others a light user's.
+local light, heavy, body = {}, {}, '{"text":"a note of a reasonable length, sent to be validated"}'
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args)
+  for line in io.lines(args[1]) do light[#light + 1] = line end
+  for line in io.lines(args[2]) do heavy[#heavy + 1] = line end
+  heavy_percent = tonumber(args[3])
+  sent, light_sent, heavy_sent = 0, math.random(0, #light), 0
+  admitted, throttled, other = 0, 0, 0
+end
+function request()
+  sent = sent + 1
+  local token
+  if sent % 100 < heavy_percent then
+    heavy_sent = heavy_sent + 1
+    token = heavy[heavy_sent % #heavy + 1]
+  else
+    light_sent = light_sent + 1
+    token = light[light_sent % #light + 1]
+  end
+  return wrk.format("POST", "/notes",
+    { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token }, body)
+end
+function response(status)
+  if status == 201 then admitted = admitted + 1
+  elseif status == 429 then throttled = throttled + 1
+  else other = other + 1 end
+end
+function done(summary, latency)
+  local a, t, o = 0, 0, 0
+  for _, thread in ipairs(threads) do
+    a = a + thread:get("admitted"); t = t + thread:get("throttled"); o = o + thread:get("other")
+  end
+  io.write(string.format("RESULT %d %d %d %d %d %d %d\n", summary.requests, summary.duration,
+    a, t, o, latency:percentile(50), latency:percentile(99)))
+end
+EOF
+
+for mode in "${MODES[@]}"; do
+  "$SERVER" "$mode" "$HOST:${PORTS[$mode]}" 2>"$WORK/$mode.log" &
+  PIDS+=($!)
+done
+LIGHT_TOKEN=$(head -n 1 "$WORK/light")
+for mode in "${MODES[@]}"; do
+  for _ in $(seq 50); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' \
+      -H "authorization: Bearer $LIGHT_TOKEN" -d '{"text":"ping"}' "http://$HOST:${PORTS[$mode]}/notes" || true)
+    [ "$code" = 201 ] && break
+    sleep 0.2
+  done
+  [ "$code" = 201 ] || { echo "$mode server answers $code, not 201" >&2; cat "$WORK/$mode.log" >&2; exit 1; }
+done
+
+scripts_run() {
+  redis-cli -p "$REDIS_PORT" info commandstats | tr -d '\r' |
+    awk -F'[:=,]' '/^cmdstat_(evalsha|eval):/ { n += $3 } END { print n + 0 }'
+}
+
+echo "== $ROUNDS rounds x ${SECONDS_EACH}s per server, wrk -t$THREADS -c$CONNECTIONS, keep-alive;" \
+  "$LIGHT_USERS light users, $HEAVY_USERS heavy ones sending $HEAVY_PERCENT % of the requests"
+echo "== machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+: >"$WORK/results"
+for round in $(seq "$ROUNDS"); do
+  for mode in "${MODES[@]}"; do
+    url="http://$HOST:${PORTS[$mode]}/notes"
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d1s -s "$WORK/mix.lua" "$url" -- "$WORK/light" "$WORK/heavy" "$HEAVY_PERCENT" >/dev/null
+    before=$(scripts_run)
+    line=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --latency -s "$WORK/mix.lua" \
+      "$url" -- "$WORK/light" "$WORK/heavy" "$HEAVY_PERCENT" | grep '^RESULT')
+    scripts=$(($(scripts_run) - before))
+    read -r _ requests duration_us admitted throttled other p50 p99 <<<"$line"
+    rps=$(awk -v r="$requests" -v d="$duration_us" 'BEGIN { printf "%.0f", r / (d / 1e6) }')
+    per_admitted=$(awk -v s="$scripts" -v a="$admitted" 'BEGIN { printf "%.3f", (a ? s / a : 0) }')
+    printf '  round %d %-13s %7s req/s  admitted %7d  throttled %7d  other %d  p50 %6.3f ms  p99 %6.3f ms  Redis scripts per admitted %s\n' \
+      "$round" "$mode" "$rps" "$admitted" "$throttled" "$other" "$(awk -v v="$p50" 'BEGIN{print v/1000}')" \
+      "$(awk -v v="$p99" 'BEGIN{print v/1000}')" "$per_admitted"
+    echo "$round $mode $rps $admitted $throttled $other $scripts" >>"$WORK/results"
+    if [ "$other" != 0 ]; then
+      echo "$mode answered $other requests with neither 201 nor 429" >&2
+      exit 1
+    fi
+  done
+done
+
+echo
+echo "== results (median over rounds; the ratio per round, then its median)"
+awk '
+  { rps[$2, $1] = $3; adm[$2, $1] = $4; thr[$2, $1] = $5; scr[$2, $1] = $7; if ($1 > n) n = $1 }
+  function median(arr, k,   i, j, t, c, vals) {
+    c = 0
+    for (i = 1; i <= n; i++) vals[++c] = arr[k, i]
+    for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++) if (vals[j] < vals[i]) { t = vals[i]; vals[i] = vals[j]; vals[j] = t }
+    return (c % 2) ? vals[(c + 1) / 2] : (vals[c / 2] + vals[c / 2 + 1]) / 2
+  }
+  END {
+    printf "| store | req/s | admitted | throttled | Redis scripts per admitted |\n|---|---:|---:|---:|---:|\n"
+    for (i = 1; i <= n; i++) {
+      ratio["x", i] = rps["fleet-redis", i] / rps["fleet-memory", i]
+      share["fleet-memory", i] = adm["fleet-memory", i] / (adm["fleet-memory", i] + thr["fleet-memory", i])
+      share["fleet-redis", i] = adm["fleet-redis", i] / (adm["fleet-redis", i] + thr["fleet-redis", i])
+      trips["x", i] = scr["fleet-redis", i] / adm["fleet-redis", i]
+    }
+    printf "| memory | %.0f | %.1f %% | %.1f %% | - |\n", median(rps, "fleet-memory"), 100 * median(share, "fleet-memory"), 100 - 100 * median(share, "fleet-memory")
+    printf "| Redis | %.0f | %.1f %% | %.1f %% | %.3f |\n", median(rps, "fleet-redis"), 100 * median(share, "fleet-redis"), 100 - 100 * median(share, "fleet-redis"), median(trips, "x")
+    printf "\nRedis / memory = %.3f (target >= 0.80)\n", median(ratio, "x")
+    printf "per round:"; for (i = 1; i <= n; i++) printf " %.3f", ratio["x", i]; printf "\n"
+  }' "$WORK/results"
