@@ -26,35 +26,12 @@ REDIS_PORT=16391
 declare -A PORTS=([fleet-memory]=18091 [fleet-redis]=18092)
 MODES=(fleet-memory fleet-redis)
 
-for tool in wrk redis-server redis-cli; do
-  command -v "$tool" >/dev/null && continue
-  echo "== installing $tool"
-  package=$tool; [ "$tool" = redis-cli ] && package=redis-tools
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && apt-get install -y -qq "$package" >/dev/null
-  else
-    sudo apt-get update -qq && sudo apt-get install -y -qq "$package" >/dev/null
-  fi
-done
-
+source benches/support/load.sh
+need wrk wrk
+need redis-server redis-server
+need redis-cli redis-tools
 # SERVER=<a throughput_server binary> measures another build (BENCHMARKS.md §7: the "before").
-if [ -z "${SERVER:-}" ]; then
-  echo "== building the servers (release)"
-  cargo bench --bench throughput_server --no-run 2>&1 | tail -1
-  SERVER=$(cargo bench --bench throughput_server --no-run --message-format=json 2>/dev/null |
-    sed -n 's/.*"executable":"\([^"]*throughput_server[^"]*\)".*/\1/p' | tail -1)
-fi
-[ -x "$SERVER" ] || { echo "throughput_server binary not found" >&2; exit 1; }
-
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  # Gone before the script ends, so that a run right after finds the ports free.
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+server_binary
 
 redis-server --port "$REDIS_PORT" --bind "$HOST" --save "" --appendonly no >"$WORK/redis.log" 2>&1 &
 REDIS_PID=$!
@@ -65,8 +42,7 @@ sleep 0.2
 kill -0 "$REDIS_PID" 2>/dev/null || { echo "redis-server did not start:" >&2; cat "$WORK/redis.log" >&2; exit 1; }
 export SECURE_API_REDIS_URL="redis://$HOST:$REDIS_PORT/"
 
-head -c 48 /dev/urandom | base64 | tr -d '\n' >"$WORK/secret"
-export SECURE_API_JWT_SECRET_FILE="$WORK/secret"
+fresh_secret
 "$SERVER" tokens $((LIGHT_USERS + HEAVY_USERS)) >"$WORK/tokens"
 head -n "$LIGHT_USERS" "$WORK/tokens" >"$WORK/light"
 tail -n "$HEAVY_USERS" "$WORK/tokens" >"$WORK/heavy"
@@ -117,13 +93,7 @@ for mode in "${MODES[@]}"; do
 done
 LIGHT_TOKEN=$(head -n 1 "$WORK/light")
 for mode in "${MODES[@]}"; do
-  for _ in $(seq 50); do
-    code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' \
-      -H "authorization: Bearer $LIGHT_TOKEN" -d '{"text":"ping"}' "http://$HOST:${PORTS[$mode]}/notes" || true)
-    [ "$code" = 201 ] && break
-    sleep 0.2
-  done
-  [ "$code" = 201 ] || { echo "$mode server answers $code, not 201" >&2; cat "$WORK/$mode.log" >&2; exit 1; }
+  await_server "$mode" "http://$HOST:${PORTS[$mode]}" "$LIGHT_TOKEN"
 done
 
 scripts_run() {
@@ -159,14 +129,8 @@ done
 
 echo
 echo "== results (median over rounds; the ratio per round, then its median)"
-awk '
+awk "$MEDIAN_AWK"'
   { rps[$2, $1] = $3; adm[$2, $1] = $4; thr[$2, $1] = $5; scr[$2, $1] = $7; if ($1 > n) n = $1 }
-  function median(arr, k,   i, j, t, c, vals) {
-    c = 0
-    for (i = 1; i <= n; i++) vals[++c] = arr[k, i]
-    for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++) if (vals[j] < vals[i]) { t = vals[i]; vals[i] = vals[j]; vals[j] = t }
-    return (c % 2) ? vals[(c + 1) / 2] : (vals[c / 2] + vals[c / 2 + 1]) / 2
-  }
   END {
     printf "| store | req/s | admitted | throttled | Redis scripts per admitted |\n|---|---:|---:|---:|---:|\n"
     for (i = 1; i <= n; i++) {

@@ -21,32 +21,10 @@ HOST=127.0.0.1
 declare -A PORTS=([bare]=18081 [secure]=18082 [handwired]=18083 [secure-uncached]=18084)
 MODES=(bare secure handwired secure-uncached)
 
-if ! command -v wrk >/dev/null; then
-  echo "== installing wrk"
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && apt-get install -y -qq wrk >/dev/null
-  else
-    sudo apt-get update -qq && sudo apt-get install -y -qq wrk >/dev/null
-  fi
-fi
-
-echo "== building the servers (release)"
-cargo bench --bench throughput_server --no-run 2>&1 | tail -1
-SERVER=$(cargo bench --bench throughput_server --no-run --message-format=json 2>/dev/null |
-  sed -n 's/.*"executable":"\([^"]*throughput_server[^"]*\)".*/\1/p' | tail -1)
-[ -x "$SERVER" ] || { echo "throughput_server binary not found" >&2; exit 1; }
-
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-# A fresh 64-character HS256 secret, without a trailing newline.
-head -c 48 /dev/urandom | base64 | tr -d '\n' >"$WORK/secret"
-export SECURE_API_JWT_SECRET_FILE="$WORK/secret"
+source benches/support/load.sh
+need wrk wrk
+server_binary
+fresh_secret
 TOKEN=$("$SERVER" token)
 
 cat >"$WORK/post.lua" <<EOF
@@ -66,13 +44,7 @@ for mode in "${MODES[@]}"; do
   PIDS+=($!)
 done
 for mode in "${MODES[@]}"; do
-  for _ in $(seq 50); do
-    code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' \
-      -H "authorization: Bearer $TOKEN" -d '{"text":"ping"}' "http://$HOST:${PORTS[$mode]}/notes" || true)
-    [ "$code" = 201 ] && break
-    sleep 0.2
-  done
-  [ "$code" = 201 ] || { echo "$mode server answers $code, not 201" >&2; cat "$WORK/$mode.log" >&2; exit 1; }
+  await_server "$mode" "http://$HOST:${PORTS[$mode]}" "$TOKEN"
   # An unauthenticated request must be refused by the protected servers.
   if [ "$mode" != bare ]; then
     code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' \
@@ -105,14 +77,8 @@ done
 
 echo
 echo "== results (median over rounds; ratios computed per round, then the median)"
-awk '
+awk "$MEDIAN_AWK"'
   { rps[$2, $1] = $3; p50[$2, $1] = $4; p99[$2, $1] = $5; if ($1 > n) n = $1 }
-  function median(arr, k,   i, j, t, c, vals) {
-    c = 0
-    for (i = 1; i <= n; i++) vals[++c] = arr[k, i]
-    for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++) if (vals[j] < vals[i]) { t = vals[i]; vals[i] = vals[j]; vals[j] = t }
-    return (c % 2) ? vals[(c + 1) / 2] : (vals[c / 2] + vals[c / 2 + 1]) / 2
-  }
   END {
     printf "| server | req/s | p50 (ms) | p99 (ms) |\n|---|---:|---:|---:|\n"
     split("bare secure handwired secure-uncached", modes, " ")
