@@ -36,7 +36,6 @@ use secure_api::guard::Guard;
 use secure_api::{Security, secure};
 use serde_json::json;
 use std::hint::black_box;
-use std::time::Duration;
 use support::{AUDIENCE, HmacKey, ISSUER, now_or_never, request_parts};
 
 // A rate far above what one core can ask for, so that the limiter is measured but never
@@ -146,17 +145,9 @@ fn api_key(c: &mut Criterion) {
     group.finish();
 }
 
-fn config() -> Criterion {
-    // As benches/guard.rs: short enough for a shared 2-core machine.
-    Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(4))
-        .sample_size(50)
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = support::criterion_config();
     targets = api_key
 }
 criterion_main!(benches);

@@ -41,7 +41,6 @@ use secure_api::{Security, secure};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::hint::black_box;
-use std::time::Duration;
 use support::{AUDIENCE, HmacKey, ISSUER, now_or_never, request_parts};
 
 secure_api::roles! { admin }
@@ -300,18 +299,9 @@ fn guard(c: &mut Criterion) {
     }
 }
 
-fn config() -> Criterion {
-    // Short enough for a shared 2-core machine; criterion still reports its confidence
-    // interval, which BENCHMARKS.md quotes.
-    Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(4))
-        .sample_size(50)
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = support::criterion_config();
     targets = guard
 }
 criterion_main!(benches);

@@ -3,14 +3,24 @@
 //! client address, and a poll of a future that never waits. (The integration tests have their own helpers in
 //! `tests/suite/common.rs`; a bench does not depend on them.)
 
+use criterion::Criterion;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secure_api::Secret;
 use secure_api::jwt::Key;
 use serde_json::Value;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub(crate) const ISSUER: &str = "https://issuer.test";
 pub(crate) const AUDIENCE: &str = "secure-api-bench";
+
+/// Criterion's settings for the micro-benchmarks: short enough for a shared 2-core machine;
+/// criterion still reports its confidence interval, which BENCHMARKS.md quotes.
+pub(crate) fn criterion_config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4))
+        .sample_size(50)
+}
 
 /// An HMAC secret fresh from the generator, handed to `Security` the only way it accepts one:
 /// through a secret file. The bench keeps the bytes to sign tokens with.

@@ -340,23 +340,6 @@ fn assert_redis_state(name: &str, dump: &[(String, i64, String)], prefix: &str, 
     assert_no_secret(name, &format!("{dump:?}"), made);
 }
 
-fn redis_store(url: &str, prefix: &str) -> RedisStore {
-    RedisStore::new(url)
-        .expect("redis url")
-        .with_prefix(prefix)
-        .with_timeout(Duration::from_secs(2))
-}
-
-fn cluster_store(cluster: &RedisCluster, prefix: &str) -> RedisStore {
-    let urls = cluster.urls();
-    let nodes: Vec<&str> = urls.iter().map(String::as_str).collect();
-    RedisStore::cluster(&nodes)
-        .expect("cluster urls")
-        .with_prefix(prefix)
-        // The first call connects to six nodes, on two shared cores.
-        .with_timeout(Duration::from_secs(2))
-}
-
 /// Two instances — two `Security` values on two stores built separately — see each other's
 /// keys and revocations at once.
 async fn two_instances(a: RedisStore, b: RedisStore, name: &str) {
@@ -398,7 +381,7 @@ async fn redis_single_node() {
         return;
     };
     let prefix = "apikeys-single:";
-    let made = scenario(redis_store(&redis.url(), prefix), "redis").await;
+    let made = scenario(redis.store(prefix), "redis").await;
     let dump = redis_dump(&redis.url(), prefix);
     assert_redis_state("redis", &dump, prefix, &made);
 }
@@ -409,12 +392,7 @@ async fn redis_two_instances_share_keys_and_revocations() {
         return;
     };
     let prefix = "apikeys-fleet:";
-    two_instances(
-        redis_store(&redis.url(), prefix),
-        redis_store(&redis.url(), prefix),
-        "redis",
-    )
-    .await;
+    two_instances(redis.store(prefix), redis.store(prefix), "redis").await;
 }
 
 #[tokio::test]
@@ -423,10 +401,10 @@ async fn redis_cluster_on_one_node_and_shared_by_two_instances() {
         return;
     };
     let prefix = "apikeys-cluster:";
-    let made = scenario(cluster_store(&cluster, prefix), "cluster").await;
+    let made = scenario(cluster.store(prefix), "cluster").await;
     two_instances(
-        cluster_store(&cluster, "apikeys-cluster-fleet:"),
-        cluster_store(&cluster, "apikeys-cluster-fleet:"),
+        cluster.store("apikeys-cluster-fleet:"),
+        cluster.store("apikeys-cluster-fleet:"),
         "cluster",
     )
     .await;

@@ -13,16 +13,6 @@ use secure_api::{Principal, Security};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-fn store(cluster: &RedisCluster, prefix: &str) -> RedisStore {
-    let urls = cluster.urls();
-    let nodes: Vec<&str> = urls.iter().map(String::as_str).collect();
-    RedisStore::cluster(&nodes)
-        .expect("cluster urls")
-        .with_prefix(prefix)
-        // The first call connects to six nodes, on two shared cores.
-        .with_timeout(Duration::from_secs(2))
-}
-
 fn bucket(name: &'static str, max: u32, window: Duration) -> Bucket {
     Bucket {
         name,
@@ -65,7 +55,7 @@ async fn every_operation_works_on_a_cluster_with_keys_over_the_slots() {
     let Some(cluster) = RedisCluster::start() else {
         return;
     };
-    let (a, b) = (store(&cluster, "ops:"), store(&cluster, "ops:"));
+    let (a, b) = (cluster.store("ops:"), cluster.store("ops:"));
 
     // Budgets of twenty subjects, shared by both instances.
     let budget = bucket("ops", 2, Duration::from_secs(3600));
@@ -189,7 +179,7 @@ async fn a_limit_is_exact_across_two_instances_on_a_cluster() {
     let Some(cluster) = RedisCluster::start() else {
         return;
     };
-    let (a, b) = (store(&cluster, "exact:"), store(&cluster, "exact:"));
+    let (a, b) = (cluster.store("exact:"), cluster.store("exact:"));
     let budget = bucket("exact", 30, Duration::from_secs(60));
     let subject = Subject::User("dave".into());
     let tasks: Vec<_> = (0..100)
@@ -216,7 +206,9 @@ async fn a_failover_fails_closed_then_the_store_follows_the_new_master() {
         return;
     };
     // The default timeout (500 ms), as in production.
-    let store = store(&cluster, "failover:").with_timeout(Duration::from_millis(500));
+    let store = cluster
+        .store("failover:")
+        .with_timeout(Duration::from_millis(500));
     // A budget the loop cannot exhaust, nor refill in the test's time (one every 8.6 s): a
     // write lost in the failover would show as `remaining` going back up.
     let budget = bucket("failover", 10_000, Duration::from_secs(86_400));

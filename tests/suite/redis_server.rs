@@ -5,6 +5,7 @@
 //! Without `redis-server` (or `redis-cli`, which creates the cluster) they say so loudly and
 //! give `None`, unless `TESTS_REQUIRE_REDIS=1` (as CI sets) makes that a failure.
 
+use secure_api::store::RedisStore;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -94,10 +95,35 @@ impl RedisServer {
         format!("{scheme}://127.0.0.1:{}/", self.port)
     }
 
+    /// A store on this server under `prefix`, as each instance of an API makes its own.
+    pub(crate) fn store(&self, prefix: &str) -> RedisStore {
+        RedisStore::new(&self.url())
+            .expect("redis url")
+            .with_prefix(prefix)
+            .with_timeout(Duration::from_secs(2))
+    }
+
+    /// Runs one command on this (plain, not TLS) server.
+    pub(crate) fn query<T: ::redis::FromRedisValue>(&self, command: &[&str]) -> T {
+        run(&self.url(), command)
+    }
+
     pub(crate) fn stop(mut self) -> u16 {
         stop(&mut self.child);
         self.port
     }
+}
+
+/// Runs one command on the Redis at `url`, on a connection of its own.
+fn run<T: ::redis::FromRedisValue>(url: &str, command: &[&str]) -> T {
+    let client = ::redis::Client::open(url).expect("a Redis URL");
+    let mut connection = client
+        .get_connection_with_timeout(Duration::from_secs(2))
+        .unwrap_or_else(|error| panic!("{url}: {error}"));
+    let mut cmd = ::redis::cmd(command[0]);
+    cmd.arg(&command[1..]);
+    cmd.query(&mut connection)
+        .unwrap_or_else(|error| panic!("{url}, {command:?}: {error}"))
 }
 
 fn free_port() -> u16 {
@@ -224,15 +250,18 @@ impl RedisCluster {
 
     /// Runs one command on the node at `port`.
     pub(crate) fn query<T: ::redis::FromRedisValue>(&self, port: u16, command: &[&str]) -> T {
-        let client =
-            ::redis::Client::open(format!("redis://127.0.0.1:{port}/")).expect("a node's URL");
-        let mut connection = client
-            .get_connection_with_timeout(Duration::from_secs(2))
-            .unwrap_or_else(|error| panic!("node {port}: {error}"));
-        let mut cmd = ::redis::cmd(command[0]);
-        cmd.arg(&command[1..]);
-        cmd.query(&mut connection)
-            .unwrap_or_else(|error| panic!("node {port}, {command:?}: {error}"))
+        run(&format!("redis://127.0.0.1:{port}/"), command)
+    }
+
+    /// A store on the cluster under `prefix`, as each instance of an API makes its own.
+    pub(crate) fn store(&self, prefix: &str) -> RedisStore {
+        let urls = self.urls();
+        let nodes: Vec<&str> = urls.iter().map(String::as_str).collect();
+        RedisStore::cluster(&nodes)
+            .expect("cluster urls")
+            .with_prefix(prefix)
+            // The first call connects to six nodes, on two shared cores.
+            .with_timeout(Duration::from_secs(2))
     }
 
     /// The cluster as a node that is still running sees it.

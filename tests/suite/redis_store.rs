@@ -11,25 +11,12 @@ use std::time::Duration;
 
 /// Two instances' stores on one Redis, under one prefix.
 fn fleet(redis: &RedisServer, prefix: &str) -> (RedisStore, RedisStore) {
-    let store = || {
-        RedisStore::new(&redis.url())
-            .expect("redis url")
-            .with_prefix(prefix)
-            .with_timeout(Duration::from_secs(2))
-    };
-    (store(), store())
+    (redis.store(prefix), redis.store(prefix))
 }
 
 /// The rate-limit scripts Redis has run so far (`INFO commandstats`).
 fn scripts_run(redis: &RedisServer) -> u64 {
-    let client = ::redis::Client::open(redis.url()).expect("redis url");
-    let mut connection = client
-        .get_connection_with_timeout(Duration::from_secs(2))
-        .expect("connect");
-    let info: String = ::redis::cmd("INFO")
-        .arg("commandstats")
-        .query(&mut connection)
-        .expect("INFO commandstats");
+    let info: String = redis.query(&["INFO", "commandstats"]);
     info.lines()
         .filter(|line| line.starts_with("cmdstat_evalsha:") || line.starts_with("cmdstat_eval:"))
         .filter_map(|line| {
