@@ -206,14 +206,7 @@ pub(crate) fn answer(sig: &Signature) -> Option<Type> {
     let ReturnType::Type(_, ty) = &sig.output else {
         return None;
     };
-    fn hides_a_type(tokens: proc_macro2::TokenStream) -> bool {
-        tokens.into_iter().any(|token| match token {
-            proc_macro2::TokenTree::Ident(ident) => ident == "impl",
-            proc_macro2::TokenTree::Group(group) => hides_a_type(group.stream()),
-            _ => false,
-        })
-    }
-    let named = !hides_a_type(quote::quote!(#ty)) && !mentions_generics(ty, &sig.generics);
+    let named = !names_any(ty, |ident| ident == "impl") && !mentions_generics(ty, &sig.generics);
     named.then(|| (**ty).clone())
 }
 
@@ -225,12 +218,20 @@ fn mentions_generics(ty: &Type, generics: &Generics) -> bool {
         .map(|param| &param.ident)
         .chain(generics.const_params().map(|param| &param.ident))
         .collect();
-    fn walk(tokens: proc_macro2::TokenStream, params: &[&syn::Ident]) -> bool {
+    names_any(ty, |ident| params.contains(&ident))
+}
+
+/// Whether any identifier (or keyword) written in `ty`, at any depth, is `wanted`.
+fn names_any(ty: &Type, wanted: impl Fn(&proc_macro2::Ident) -> bool) -> bool {
+    fn walk(
+        tokens: proc_macro2::TokenStream,
+        wanted: &dyn Fn(&proc_macro2::Ident) -> bool,
+    ) -> bool {
         tokens.into_iter().any(|token| match token {
-            proc_macro2::TokenTree::Ident(ident) => params.iter().any(|param| ident == **param),
-            proc_macro2::TokenTree::Group(group) => walk(group.stream(), params),
+            proc_macro2::TokenTree::Ident(ident) => wanted(&ident),
+            proc_macro2::TokenTree::Group(group) => walk(group.stream(), wanted),
             _ => false,
         })
     }
-    walk(quote::quote!(#ty), &params)
+    walk(quote::quote!(#ty), &wanted)
 }
