@@ -83,6 +83,18 @@ async fn create_label(Json(label): Json<Label>) -> Result<(StatusCode, Json<Labe
     Ok((StatusCode::CREATED, Json(label)))
 }
 
+/// Labels in a row: its own two forms are alike but for the labels', so it has two as well.
+#[derive(Deserialize, Serialize, garde::Validate, schemars::JsonSchema)]
+struct Shelf {
+    #[garde(dive)]
+    labels: Vec<Label>,
+}
+
+#[secure(role = "editor", rate = "10/1m", validate)]
+async fn stock_shelf(Json(shelf): Json<Shelf>) -> Json<Shelf> {
+    Json(shelf)
+}
+
 #[secure(role = "editor", rate = "10/1m")]
 async fn labels() -> impl IntoResponse {
     Json(Vec::<String>::new())
@@ -215,6 +227,28 @@ fn a_json_answer_is_described_as_it_serializes() {
     assert!(schemas["Label"]["properties"].get("id").is_none());
     assert_eq!(schemas["Label.answer"]["required"], json!(["name", "id"]));
     assert_eq!(schemas["Label.answer"]["additionalProperties"], false);
+
+    // A type whose forms differ only in what it refers to has two definitions as well, and
+    // the input's keeps referring to the input's forms.
+    let shelves = self::document(SecureRouter::new().route("/shelves", post(stock_shelf)));
+    let stocked = &shelves["paths"]["/shelves"]["post"];
+    assert_eq!(
+        stocked["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Shelf"
+    );
+    assert_eq!(
+        stocked["responses"]["2XX"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Shelf.answer"
+    );
+    let schemas = &shelves["components"]["schemas"];
+    assert_eq!(
+        schemas["Shelf"]["properties"]["labels"]["items"]["$ref"],
+        "#/components/schemas/Label"
+    );
+    assert_eq!(
+        schemas["Shelf.answer"]["properties"]["labels"]["items"]["$ref"],
+        "#/components/schemas/Label.answer"
+    );
 
     // `impl IntoResponse` and `&str` name no JSON body: success is documented without one.
     for (path, method) in [("/labels", "get"), ("/health", "get")] {

@@ -79,18 +79,32 @@ fn generator(contract: Contract) -> SchemaGenerator {
 }
 
 /// The answers' definitions beside the inputs'. A name both define differently — a type
-/// that serializes otherwise than it deserializes, or two types of one name — is the
-/// answers' as `{name}.answer`, and the answers refer to that.
+/// that serializes otherwise than it deserializes, two types of one name, or a type that
+/// refers to one of those — is the answers' as `{name}.answer`, and the answers refer to
+/// that; the inputs keep theirs.
 fn merge_answer_schemas(
     schemas: &mut Map<String, Value>,
     answers: Map<String, Value>,
     paths: &mut Map<String, Value>,
 ) {
-    let renamed: Vec<String> = answers
-        .iter()
-        .filter(|(name, schema)| schemas.get(*name).is_some_and(|input| input != *schema))
-        .map(|(name, _)| name.clone())
-        .collect();
+    // Until nothing changes: a renamed definition renames those that refer to it.
+    let mut renamed: Vec<String> = Vec::new();
+    loop {
+        let differs = |name: &String, schema: &Value| {
+            let mut answer = schema.clone();
+            refer_to_answer(&mut answer, &renamed);
+            schemas.get(name).is_some_and(|input| *input != answer)
+        };
+        let more: Vec<String> = answers
+            .iter()
+            .filter(|(name, schema)| !renamed.contains(name) && differs(name, schema))
+            .map(|(name, _)| name.clone())
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        renamed.extend(more);
+    }
     let mut answers: Vec<(String, Value)> = answers.into_iter().collect();
     for (_, schema) in &mut answers {
         refer_to_answer(schema, &renamed);
@@ -109,7 +123,8 @@ fn merge_answer_schemas(
             true => format!("{name}.answer"),
             false => name,
         };
-        schemas.insert(name, schema);
+        // A name the inputs define too is, when not renamed, the same definition.
+        schemas.entry(name).or_insert(schema);
     }
 }
 
