@@ -1,6 +1,7 @@
 //! `ClaimPath`: where a claim is in a token's payload, written `realm_access.roles`; and the
 //! names (roles, scopes) a claim holds.
 
+use super::compact::{Claim, Claims};
 use super::identity::TokenRejection;
 use serde_json::{Map, Value};
 use std::fmt;
@@ -86,11 +87,11 @@ impl ClaimPath {
         Ok(paths)
     }
 
-    /// The claim [`KnownClaims`] already holds: 0 for `roles`, 1 for `scope`.
-    pub(super) fn known_index(&self) -> Option<usize> {
+    /// The claim at this path when the verifier has read it already (`roles`, `scope`).
+    pub(super) fn known<'c, 'a>(&self, claims: &'c Claims<'a>) -> Option<&'c Claim<'a>> {
         match self.segments.as_slice() {
-            [key] if key == "roles" => Some(0),
-            [key] if key == "scope" => Some(1),
+            [key] if key == "roles" => Some(&claims.roles),
+            [key] if key == "scope" => Some(&claims.scope),
             _ => None,
         }
     }
@@ -140,9 +141,9 @@ pub(super) enum Shape {
     ArrayOrSpaced,
 }
 
-/// Adds the names `value` holds to `names` (once each); `null` holds none.
+/// Adds the names `claim` holds to `names` (once each); `null` holds none.
 pub(super) fn names(
-    value: &Value,
+    claim: &Claim<'_>,
     shape: Shape,
     names: &mut Vec<String>,
 ) -> Result<(), TokenRejection> {
@@ -151,14 +152,10 @@ pub(super) fn names(
             names.push(name.to_owned());
         }
     };
-    match value {
-        Value::Null => {}
-        Value::Array(items) => {
-            for item in items {
-                add(item.as_str().ok_or(TokenRejection::BadClaims)?);
-            }
-        }
-        Value::String(text) if shape == Shape::ArrayOrSpaced => {
+    match claim {
+        Claim::Absent | Claim::Null => {}
+        Claim::Texts(items) => items.iter().for_each(|item| add(item)),
+        Claim::Text(text) if shape == Shape::ArrayOrSpaced => {
             text.split_whitespace().for_each(add);
         }
         _ => return Err(TokenRejection::BadClaims),

@@ -2,9 +2,11 @@
 //! to this API, and which `acr` values count as a second factor.
 
 use super::claim_path::{ClaimPath, Shape, names};
-use super::identity::{Identity, KnownClaims, TokenRejection};
+use super::compact::{Claim, Claims};
+use super::identity::{Identity, TokenRejection};
 use crate::error::ConfigError;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::fmt;
 
 /// Where the roles and scopes of a token are read, how a token is bound to this API, and
@@ -292,17 +294,19 @@ impl ClaimProfile {
 
     /// The identity of a verified token: its roles and scopes read at the profile's paths,
     /// its `client_id` checked if tokens are bound by it, its `acr` if it may show a second
-    /// factor. The full claim map is parsed only for claims outside [`KnownClaims`].
+    /// factor. The full claim map is parsed only for claims outside [`Claims`].
     pub(super) fn identity(
         &self,
-        mut known: KnownClaims,
+        claims: &Claims<'_>,
+        expires_at: u64,
         payload: &str,
     ) -> Result<Identity, TokenRejection> {
-        let known_grants = [known.roles.take(), known.scope.take()];
-        let identity = Identity::from_claims(known, payload)?;
-        let value_at = |path: &ClaimPath| match path.known_index() {
-            Some(index) => Ok(known_grants[index].as_ref()),
-            None => path.find(identity.claims()),
+        let identity = Identity::from_claims(claims, expires_at, payload)?;
+        let claim_at = |path: &ClaimPath| match path.known(claims) {
+            Some(claim) => Ok(Some(Cow::Borrowed(claim))),
+            None => Ok(path
+                .find(identity.claims())?
+                .map(|value| Cow::Owned(Claim::of(value)))),
         };
         if let Some(client_ids) = &self.client_ids {
             match identity.claims().get("client_id") {
@@ -323,14 +327,14 @@ impl ClaimProfile {
         };
         let mut roles = Vec::new();
         for path in &self.roles {
-            if let Some(value) = value_at(path)? {
-                names(value, Shape::Array, &mut roles)?;
+            if let Some(claim) = claim_at(path)? {
+                names(&claim, Shape::Array, &mut roles)?;
             }
         }
         let mut scopes = Vec::new();
         for path in &self.scopes {
-            if let Some(value) = value_at(path)? {
-                names(value, Shape::ArrayOrSpaced, &mut scopes)?;
+            if let Some(claim) = claim_at(path)? {
+                names(&claim, Shape::ArrayOrSpaced, &mut scopes)?;
             }
         }
         Ok(identity.with_grants(roles, scopes, second_factor_acr))

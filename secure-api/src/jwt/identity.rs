@@ -1,5 +1,6 @@
 //! What a verified token proves (`Identity`), and why a token is refused (`TokenRejection`).
 
+use super::compact::{Claim, Claims};
 use serde_json::{Map, Value};
 use std::sync::OnceLock;
 
@@ -9,7 +10,8 @@ use std::sync::OnceLock;
 pub enum TokenRejection {
     /// Over [`MAX_TOKEN_BYTES`](super::MAX_TOKEN_BYTES).
     TooLarge,
-    /// Not three base64url parts with a JSON header.
+    /// Not three base64url parts, header and claims JSON objects with the members' types;
+    /// or a member with a meaning given twice.
     Malformed,
     /// The `kid` names no configured key, or several keys exist and no `kid` was given.
     UnknownKey,
@@ -116,7 +118,7 @@ impl Identity {
             if let Some(id) = &self.api_key {
                 return self.api_key_claims(id);
             }
-            // jsonwebtoken decoded this very segment, with this engine, before it was kept.
+            // The verifier decoded this very segment, with this engine, before it was kept.
             base64::engine::general_purpose::URL_SAFE_NO_PAD
                 .decode(&*self.payload)
                 .ok()
@@ -195,33 +197,33 @@ impl Identity {
         self.expires_at
     }
 
-    /// Reads `sub`, `amr`, `auth_time`, `jti` and `exp` out of verified claims; a claim of the
-    /// wrong type makes the whole token invalid. Roles and scopes are the claim profile's to
-    /// read ([`with_grants`](Self::with_grants)).
+    /// Reads `sub`, `amr`, `auth_time` and `jti` out of verified claims; a claim of the wrong
+    /// type makes the whole token invalid. Roles and scopes are the claim profile's to read
+    /// ([`with_grants`](Self::with_grants)).
     pub(super) fn from_claims(
-        claims: KnownClaims,
+        claims: &Claims<'_>,
+        expires_at: u64,
         payload: &str,
     ) -> Result<Identity, TokenRejection> {
-        let subject = match claims.sub {
-            Some(Value::String(subject)) if !subject.is_empty() => subject,
+        let subject = match claims.sub.text() {
+            Some(subject) if !subject.is_empty() => subject.to_owned(),
             _ => return Err(TokenRejection::BadClaims),
         };
-        let amr = strings(claims.amr)?;
+        let amr = match &claims.amr {
+            Claim::Texts(methods) => methods.iter().map(|method| (**method).to_owned()).collect(),
+            unset if unset.is_unset() => Vec::new(),
+            _ => return Err(TokenRejection::BadClaims),
+        };
         let auth_time = match claims.auth_time {
-            None => None,
-            Some(time) => Some(time.as_u64().ok_or(TokenRejection::BadClaims)?),
+            Claim::Unsigned(time) => Some(time),
+            ref unset if unset.is_unset() => None,
+            _ => return Err(TokenRejection::BadClaims),
         };
-        let jti = match claims.jti {
-            None => None,
-            Some(Value::String(jti)) => Some(jti),
-            Some(_) => return Err(TokenRejection::BadClaims),
+        let jti = match &claims.jti {
+            Claim::Text(jti) => Some((**jti).to_owned()),
+            unset if unset.is_unset() => None,
+            _ => return Err(TokenRejection::BadClaims),
         };
-        // jsonwebtoken has already required a numeric `exp`.
-        let expires_at = claims
-            .exp
-            .as_ref()
-            .and_then(Value::as_u64)
-            .ok_or(TokenRejection::BadClaims)?;
         Ok(Identity {
             subject,
             roles: Vec::new(),
@@ -251,39 +253,5 @@ impl Identity {
             second_factor_acr,
             ..self
         }
-    }
-}
-
-/// The claims an [`Identity`] is made of, as any JSON (`null` reads as absent), so that a
-/// claim of the wrong type is told apart from a malformed token. The other claims are skipped
-/// here without being copied; [`Identity::claims`] parses them when asked (the guard's
-/// profile showed building a map of every claim on each request to be its largest cost), or
-/// when the claim profile reads roles or scopes elsewhere than in `roles` and `scope`.
-#[derive(serde::Deserialize)]
-pub(super) struct KnownClaims {
-    /// Checked by the verifier: jsonwebtoken also accepts an array of issuers.
-    pub(super) iss: Option<Value>,
-    sub: Option<Value>,
-    pub(super) roles: Option<Value>,
-    pub(super) scope: Option<Value>,
-    amr: Option<Value>,
-    auth_time: Option<Value>,
-    jti: Option<Value>,
-    exp: Option<Value>,
-}
-
-/// An optional array-of-strings claim.
-fn strings(claim: Option<Value>) -> Result<Vec<String>, TokenRejection> {
-    match claim {
-        None => Ok(Vec::new()),
-        Some(Value::Array(items)) => items
-            .into_iter()
-            .map(|item| match item {
-                Value::String(item) => Some(item),
-                _ => None,
-            })
-            .collect::<Option<Vec<_>>>()
-            .ok_or(TokenRejection::BadClaims),
-        Some(_) => Err(TokenRejection::BadClaims),
     }
 }

@@ -3,10 +3,38 @@
 //!
 //! The algorithm of each [`Key`] is fixed by configuration and never read from a token; the
 //! token's `kid` only selects among the configured keys (RFC 8725 §3.1).
+//!
+//! # How a token is read
+//!
+//! Each part is read once: the header and the claims are decoded and parsed in one pass each,
+//! the signature is checked by `jsonwebtoken`'s own primitive (`jsonwebtoken::crypto::verify`)
+//! before any claim is parsed, and the claims are judged as `jsonwebtoken::Validation` judges
+//! them (required `exp`, `iss`, `sub` and `aud`; `exp` and `nbf` within the leeway, a
+//! fractional NumericDate rounded; `aud` a string or an array holding the audience). A test
+//! feeds the verifier and `jsonwebtoken::decode` the same generated corpus of tens of thousands
+//! of tokens and fails on any token the verifier accepts and `jsonwebtoken` refuses.
+//!
+//! # Stricter than `jsonwebtoken`
+//!
+//! A token `jsonwebtoken::decode` accepts is refused ([`TokenRejection`]) when:
+//!
+//! - it is longer than [`MAX_TOKEN_BYTES`] (`TooLarge`);
+//! - its header has `crit` (`CriticalHeader`), or a `typ` other than an accepted access-token
+//!   type, [`ACCESS_TOKEN_TYPE`] by default (`WrongType`), or a `kid` no configured key has
+//!   (`UnknownKey`);
+//! - a header member with a meaning, or one of the claims below, is given twice
+//!   (`Malformed`; RFC 7519 §4 lets a parser refuse duplicates);
+//! - `iss` is an array, even one holding the issuer (`WrongIssuer`; RFC 8725 §3.8);
+//! - `sub` is empty, `roles` or `amr` is not an array of strings, `scope` neither a string nor
+//!   an array of strings, `auth_time` not a non-negative integer, or `jti` not a string
+//!   (`BadClaims`; `null` counts as absent);
+//! - tokens are bound by `client_id` ([`ClaimProfile::bind_client_ids`]) and it is not one of
+//!   the given ones (`WrongAudience`, or `BadClaims` when it is not a string).
 
 mod cache;
 mod claim_path;
 mod claims;
+mod compact;
 #[cfg(feature = "jwks")]
 mod fetch;
 mod identity;

@@ -9,7 +9,7 @@
 
 use super::fetch::{HttpClient, allowed_url, get, http_client};
 use super::jwk::{KeySetReading, read_key_set};
-use super::rules::{KeyEntry, Rules};
+use super::key::Key;
 use crate::audit;
 use crate::error::ConfigError;
 use arc_swap::ArcSwapOption;
@@ -89,9 +89,8 @@ pub(crate) struct RemoteKeys {
     source: KeySource,
     algorithms: Vec<Algorithm>,
     policy: RefreshPolicy,
-    rules: Rules,
     client: HttpClient,
-    current: ArcSwapOption<Vec<KeyEntry>>,
+    current: ArcSwapOption<Vec<Key>>,
     /// Advanced on every fetched set, even one with the same `kid`s (a provider may replace
     /// a key under its old `kid`): cached verifications from before are void.
     generation: AtomicU64,
@@ -104,7 +103,7 @@ pub(crate) struct RemoteKeys {
 }
 
 impl RemoteKeys {
-    pub(super) fn new(settings: RemoteSettings, rules: Rules) -> Result<Self, ConfigError> {
+    pub(super) fn new(settings: RemoteSettings) -> Result<Self, ConfigError> {
         let RemoteSettings {
             source,
             algorithms,
@@ -120,7 +119,6 @@ impl RemoteKeys {
             source,
             algorithms,
             policy,
-            rules,
             client: http_client()?,
             current: ArcSwapOption::empty(),
             generation: AtomicU64::new(0),
@@ -132,12 +130,12 @@ impl RemoteKeys {
 
     /// Where the keys come from, and how many are in force.
     pub(super) fn describe(&self) -> String {
-        let keys = self.current().map_or(0, |entries| entries.len());
+        let keys = self.current().map_or(0, |keys| keys.len());
         format!("{keys} key(s) from {}", self.source.describe())
     }
 
     /// The keys in force, unless none were fetched yet or they went stale.
-    pub(super) fn current(&self) -> Option<Arc<Vec<KeyEntry>>> {
+    pub(super) fn current(&self) -> Option<Arc<Vec<Key>>> {
         if !self.usable_at(crate::time::now_millis()) {
             return None;
         }
@@ -264,20 +262,14 @@ impl RemoteKeys {
     /// Installs a fetched set, which voids cached verifications; a change of `kid`s is an
     /// audit event.
     fn install(&self, reading: KeySetReading) {
-        let kids = |entries: &[KeyEntry]| -> BTreeSet<String> {
-            entries
-                .iter()
-                .map(|entry| entry.key.kid().unwrap_or("-").to_owned())
+        let kids = |keys: &[Key]| -> BTreeSet<String> {
+            keys.iter()
+                .map(|key| key.kid().unwrap_or("-").to_owned())
                 .collect()
         };
-        let entries: Vec<KeyEntry> = reading
-            .keys
-            .into_iter()
-            .map(|key| self.rules.entry(key))
-            .collect();
-        let before = self.current.load().as_deref().map(|entries| kids(entries));
-        let after = kids(&entries);
-        self.current.store(Some(Arc::new(entries)));
+        let before = self.current.load().as_deref().map(|keys| kids(keys));
+        let after = kids(&reading.keys);
+        self.current.store(Some(Arc::new(reading.keys)));
         let max_stale = u64::try_from(self.policy.max_stale.as_millis()).unwrap_or(u64::MAX);
         self.usable_until.store(
             crate::time::now_millis().saturating_add(max_stale),

@@ -3,6 +3,7 @@ use super::*;
 use crate::jwt::SigningKey;
 use crate::jwt::cache::DEFAULT_CAPACITY;
 use crate::secret::Secret;
+use jsonwebtoken::Algorithm;
 
 fn hs256() -> Key {
     Key::hmac(Algorithm::HS256, Secret::generate(32)).expect("key")
