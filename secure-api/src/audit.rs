@@ -109,9 +109,16 @@ impl Audit<'_> {
     }
 }
 
-/// How many requests each handler allowed, denied and throttled, by reason (O2).
+/// How many requests each handler allowed, denied and throttled, by reason (O2). The keys are
+/// names in code, so no client can make them collide.
 #[derive(Debug, Default)]
-pub(crate) struct Counters(dashmap::DashMap<(&'static str, &'static str, &'static str), AtomicU64>);
+pub(crate) struct Counters(
+    dashmap::DashMap<
+        (&'static str, &'static str, &'static str),
+        AtomicU64,
+        foldhash::fast::RandomState,
+    >,
+);
 
 impl Counters {
     fn count(&self, handler: &'static str, outcome: &'static str, reason: &'static str) {

@@ -40,7 +40,8 @@ const NEVER: u64 = u64::MAX;
 /// new subjects share an overflow budget per bucket, new failure counts share one count per
 /// counter name, and a new one-time value is refused (fail closed) until a sweep makes room.
 pub struct MemoryStore {
-    limiters: DashMap<Bucket, Arc<BucketLimiter>>,
+    /// Buckets are named by code (a handler's policy), never by a client.
+    limiters: DashMap<Bucket, Arc<BucketLimiter>, foldhash::fast::RandomState>,
     counts: DashMap<u64, Counted, PreHashed>,
     once: DashMap<u64, Counted, PreHashed>,
     /// Entries held over every table: the limiters' keys, the counts and the one-time values.
@@ -75,7 +76,7 @@ impl MemoryStore {
     /// A store that sweeps every `interval`.
     pub fn with_sweep_interval(interval: Duration) -> Self {
         Self {
-            limiters: DashMap::new(),
+            limiters: DashMap::default(),
             counts: DashMap::with_hasher(PreHashed),
             once: DashMap::with_hasher(PreHashed),
             held: Arc::new(AtomicUsize::new(0)),
