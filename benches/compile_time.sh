@@ -14,6 +14,7 @@
 # each, alternating between the two crates. Debug profile, as a developer builds.
 #
 #   benches/compile_time.sh              # RUNS=3 COLD_RUNS=2 HANDLERS=100 FEATURES=minimal
+#   FEATURES=default benches/compile_time.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -75,14 +76,15 @@ EOF
 }
 
 # ---- annotated ----
-# Only what the hand-wired crate does too: HMAC token verification, roles, limits, validation
-# (no PEM keys, login, MFA, sealing or hardening layers). FEATURES=default measures the crate
-# with everything it has on by default.
-if [[ ${FEATURES:-minimal} == default ]]; then
-  gen_crate annotated "secure-api = { path = \"$ROOT/secure-api\" }"
-else
-  gen_crate annotated "secure-api = { path = \"$ROOT/secure-api\", default-features = false }"
-fi
+# FEATURES=minimal (the default): only what the hand-wired crate does too — HMAC token
+# verification, roles, limits, validation (`default-features = false`). FEATURES=default: the
+# crate's default features. Anything else is a comma-separated list of features added to the
+# defaults, e.g. FEATURES=pem,jwks.
+case ${FEATURES:=minimal} in
+  minimal) gen_crate annotated "secure-api = { path = \"$ROOT/secure-api\", default-features = false }" ;;
+  default) gen_crate annotated "secure-api = { path = \"$ROOT/secure-api\" }" ;;
+  *) gen_crate annotated "secure-api = { path = \"$ROOT/secure-api\", features = [\"${FEATURES//,/\", \"}\"] }" ;;
+esac
 for ((i = 0; i < HANDLERS; i++)); do
   if ((i % (HANDLERS / FILES) == 0)); then
     f=$((i / (HANDLERS / FILES)))
