@@ -60,12 +60,12 @@ pub(super) fn json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
     let parsed = {
         let mut report = |path: serde_ignored::Path<'_>| unknown.record(&path);
-        serde_path_to_error::deserialize(serde_ignored::Deserializer::new(
+        T::deserialize(serde_ignored::Deserializer::new(
             &mut deserializer,
             &mut report,
         ))
     };
-    let value = parsed.map_err(|error| json_error(&error))?;
+    let value = parsed.map_err(|error| json_error(&bytes, &error))?;
     deserializer.end().map_err(|_| not_json())?;
     unknown.refuse_any()?;
     Ok(value)
