@@ -10,7 +10,7 @@
 
 use crate::audit::{self, REQUEST_ID, is_request_id};
 use crate::error::ConfigError;
-use crate::limit::report_rate_limit;
+use crate::limit::ReportRateLimitLayer;
 use crate::problem::Problem;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -121,7 +121,7 @@ impl Hardening {
                 StatusCode::REQUEST_TIMEOUT,
                 self.timeout,
             ))
-            .layer(middleware::from_fn(report_rate_limit))
+            .layer(ReportRateLimitLayer)
             .layer(middleware::from_fn_with_state(self.hsts, secure_response))
             .layer(middleware::from_fn(request_id))
     }

@@ -7,7 +7,7 @@
 //! parts here, checks the signature with jsonwebtoken's own primitive, and checks the claims
 //! itself ([`Rules::check`](super::rules::Rules::check)). It accepts no token jsonwebtoken
 //! would refuse: the header's members have the types of jsonwebtoken's `Header`, the claims
-//! are judged as its `Validation` judges them, and `verify/differential.rs` feeds both the
+//! are judged as its `Validation` judges them, and `verify/differential/` feeds both the
 //! same generated corpus.
 
 use jsonwebtoken::Algorithm;

@@ -5,17 +5,15 @@
 use crate::policy::Rate;
 use crate::store::{BoxFuture, StoreUnavailable};
 
-use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderValue, header};
-use axum::middleware::Next;
-use axum::response::Response;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 mod memory;
+mod report;
 
 pub use memory::{DEFAULT_MAX_KEYS, MemoryStore};
+pub(crate) use report::{RateLimitReport, ReportRateLimitLayer};
 
 /// Where budgets and one-time state live: in this process ([`MemoryStore`]) or shared by
 /// every instance of an API (`store::RedisStore`), so that a limit holds across the fleet.
@@ -179,71 +177,6 @@ pub struct RateDecision {
     pub reset: Duration,
 }
 
-impl RateDecision {
-    /// Writes `RateLimit-Policy`, `RateLimit` (draft-ietf-httpapi-ratelimit-headers-10) and,
-    /// for a denial, `Retry-After`.
-    pub fn write_headers(&self, headers: &mut HeaderMap) {
-        let name = self.rate.key.as_str();
-        let policy = format!(
-            "\"{name}\";q={};w={}",
-            self.rate.max,
-            self.rate.window.as_secs().max(1)
-        );
-        let current = format!(
-            "\"{name}\";r={};t={}",
-            self.remaining,
-            whole_seconds(self.reset)
-        );
-        for (field, value) in [("ratelimit-policy", policy), ("ratelimit", current)] {
-            if let Ok(value) = HeaderValue::from_str(&value) {
-                headers.insert(field, value);
-            }
-        }
-        if !self.allowed {
-            headers.insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(whole_seconds(self.retry_after)),
-            );
-        }
-    }
-}
-
-/// Where the guard leaves the decision of an admitted request for the response's
-/// `RateLimit` fields: the router puts one in each request to a `#[secure]` route and writes
-/// the fields when the response passes back.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct RateLimitReport(Arc<std::sync::OnceLock<RateDecision>>);
-
-impl RateLimitReport {
-    pub(crate) fn set(&self, decision: RateDecision) {
-        // The first decision stands: a request is limited once.
-        let _ = self.0.set(decision);
-    }
-
-    /// Writes the fields into a response that has none of its own (a 429 carries its own).
-    pub(crate) fn write(&self, headers: &mut HeaderMap) {
-        if let Some(decision) = self.0.get()
-            && !headers.contains_key("ratelimit")
-        {
-            decision.write_headers(headers);
-        }
-    }
-}
-
-/// Gives each request the place where its guard leaves the rate-limit decision, and writes
-/// `RateLimit` / `RateLimit-Policy` into the response from it. The router wraps every
-/// `#[secure]` route in it, `Hardening` the whole application; the outermost one serves.
-pub(crate) async fn report_rate_limit(mut request: Request, next: Next) -> Response {
-    if request.extensions().get::<RateLimitReport>().is_some() {
-        return next.run(request).await;
-    }
-    let report = RateLimitReport::default();
-    request.extensions_mut().insert(report.clone());
-    let mut response = next.run(request).await;
-    report.write(response.headers_mut());
-    response
-}
-
 /// Seconds rounded up and at least 1, so that a client never retries too early: what every
 /// `Retry-After` and `RateLimit` field says.
 pub(crate) fn whole_seconds(duration: Duration) -> u64 {
@@ -264,6 +197,7 @@ pub(crate) struct Limits {
 mod tests {
     use super::*;
     use crate::policy::RateKey;
+    use axum::http::{HeaderMap, header};
     use std::net::Ipv6Addr;
 
     #[test]

@@ -34,13 +34,12 @@ pub use manifest::{ClaimsEntry, Manifest, NameRequirement, RouteEntry};
 
 use crate::describe::Description;
 use crate::guard::Guard;
-use crate::limit::report_rate_limit;
+use crate::limit::ReportRateLimitLayer;
 use crate::policy::{Policy, PolicySpec};
 use crate::problem::Problem;
 use axum::Router;
 use axum::handler::Handler;
 use axum::http::Method;
-use axum::middleware;
 use axum::routing::MethodRouter;
 
 /// A handler whose first argument is a [`Guard`]: what `#[secure]` produces.
@@ -232,7 +231,7 @@ impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
                 describe: *describe,
             });
         }
-        let methods = methods.router.layer(middleware::from_fn(report_rate_limit));
+        let methods = methods.router.layer(ReportRateLimitLayer);
         self.router = self.router.route(path, methods);
         self
     }
