@@ -58,18 +58,18 @@
 //! # Features
 //!
 //! Token verification, roles, scopes, rate limits, validation, problems, audit and the token
-//! issuer are always there. The rest is on by default and can be left out with
-//! `default-features = false`, which saves a third of the crates to compile:
+//! issuer are always there. `harden` and `serve` are on by default (`default-features = false`
+//! leaves them out); the others are added by name:
 //!
 //! | feature | what | adds |
 //! |---|---|---|
-//! | `pem` | `jwt::Key::public_pem`, `jwt::Key::private_pem`: RS/PS/ES/EdDSA keys from PEM (else HMAC and JWK Set keys only) | `pem`, `simple_asn1` |
-//! | `jwks` | `SecurityBuilder::jwks_url`, `SecurityBuilder::oidc_issuer`: keys fetched from an identity provider, refreshed in the background | `hyper-util`, `hyper-rustls`, `rustls` (ring), `arc-swap`, `url` |
-//! | `login` | `login`: argon2id passwords, equal-work login, lockout | `argon2` |
-//! | `mfa` | `mfa`: TOTP enrolment and verification | `totp-rs` |
-//! | `seal` | `seal`: fields sealed at rest | `chacha20poly1305` |
-//! | `harden` | `Hardening`: headers, CORS, body limit, timeout, panics | `tower-http` |
-//! | `serve` | `serve`, `Server`: HTTP/1.1 with header and idle timeouts, a connection cap, graceful shutdown | `hyper` (server), `hyper-util` |
+//! | `pem` (off) | `jwt::Key::public_pem`, `jwt::Key::private_pem`: RS/PS/ES/EdDSA keys from PEM (else HMAC and JWK Set keys only) | `pem`, `simple_asn1` |
+//! | `jwks` (off) | `SecurityBuilder::jwks_url`, `SecurityBuilder::oidc_issuer`: keys fetched from an identity provider, refreshed in the background | `hyper-util`, `hyper-rustls`, `rustls` (ring), `arc-swap`, `url` |
+//! | `login` (off) | `login`: argon2id passwords, equal-work login, lockout | `argon2` |
+//! | `mfa` (off) | `mfa`: TOTP enrolment and verification | `totp-rs` |
+//! | `seal` (off) | `seal`: fields sealed at rest | `chacha20poly1305` |
+//! | `harden` (on) | `Hardening`: headers, CORS, body limit, timeout, panics | `tower-http` |
+//! | `serve` (on) | `serve`, `Server`: HTTP/1.1 with header and idle timeouts, a connection cap, graceful shutdown | `hyper` (server), `hyper-util` |
 //! | `sqlite` (off) | `store::SqliteTokenStore`: token state and API keys in a SQLite file | `sqlx` |
 //! | `redis` (off) | `store::RedisStore`: limits, token state and API keys for several instances | `redis` |
 //! | `openapi` (off) | `SecureRouter::openapi`: the OpenAPI 3.1 document of every route, its security, problems, rate limit and input schemas | `schemars` |
