@@ -41,9 +41,8 @@ impl<'t> Compact<'t> {
         })
     }
 
-    /// Decodes the header into `json` (which it empties first) and reads it.
+    /// Decodes the header into `json`, an empty buffer, and reads it.
     pub(super) fn header<'j>(&self, json: &'j mut Vec<u8>) -> Option<Header<'j>> {
-        json.clear();
         decode(self.header, json)?;
         object(json)
     }

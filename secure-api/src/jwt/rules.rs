@@ -6,7 +6,6 @@ use super::identity::TokenRejection;
 use std::time::Duration;
 
 /// The claims every token must carry, fixed when `Security` is built.
-#[derive(Clone)]
 pub(super) struct Rules {
     pub(super) issuer: String,
     /// `None` when the claim profile binds tokens by `client_id` instead.

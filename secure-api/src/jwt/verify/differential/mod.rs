@@ -38,11 +38,6 @@ impl Setup {
             false => (Some(AUDIENCE.to_owned()), ClaimProfile::standard()),
             true => (None, ClaimProfile::standard().bind_client_ids([CLIENT])),
         };
-        let rules = Rules {
-            issuer: ISSUER.into(),
-            audience: audience.clone(),
-            leeway: Duration::from_secs(LEEWAY),
-        };
         let verifier = Verifier::new(VerifierSettings {
             issuer: ISSUER.into(),
             audience,
@@ -55,10 +50,12 @@ impl Setup {
             cache_capacity: 0,
         })
         .expect("configuration");
+        // jsonwebtoken is given the rules the verifier was built with, not a second copy.
+        let validation = verifier.rules.validation(algorithm);
         Self {
             verifier,
             decoding,
-            validation: rules.validation(algorithm),
+            validation,
             encoding,
             algorithm,
             by_client,
