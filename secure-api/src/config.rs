@@ -92,6 +92,8 @@ pub struct SecurityBuilder {
     leeway: Option<Duration>,
     trusted_proxies: TrustedProxies,
     store: Option<Arc<dyn RateLimitStore>>,
+    /// The same store when it is the in-memory one, whose decisions need no boxed future.
+    in_memory: Option<Arc<MemoryStore>>,
     default_rate: Option<Rate>,
     failed_auth_rate: Option<Rate>,
     token_store: Option<Arc<dyn TokenStore>>,
@@ -161,6 +163,9 @@ impl SecurityBuilder {
 
     /// Where rate-limit state lives; an in-memory store by default.
     pub fn rate_limit_store(mut self, store: impl RateLimitStore) -> Self {
+        self.in_memory = (&store as &dyn std::any::Any)
+            .downcast_ref::<Arc<MemoryStore>>()
+            .cloned();
         self.store = Some(Arc::new(store));
         self
     }
@@ -358,10 +363,17 @@ impl SecurityBuilder {
                 .unwrap_or_else(|| Arc::new(MemoryApiKeyStore::new())),
             prefix,
         );
+        let (store, in_memory) = match self.store {
+            Some(store) => (store, self.in_memory),
+            None => {
+                let memory = Arc::new(MemoryStore::new());
+                let store: Arc<dyn RateLimitStore> = Arc::new(Arc::clone(&memory));
+                (store, Some(memory))
+            }
+        };
         let limits = Limits {
-            store: self
-                .store
-                .unwrap_or_else(|| Arc::new(Arc::new(MemoryStore::new()))),
+            store,
+            in_memory,
             default_rate: self.default_rate.unwrap_or(DEFAULT_RATE),
             failed_auth_rate: self.failed_auth_rate.unwrap_or(DEFAULT_FAILED_AUTH_RATE),
         };

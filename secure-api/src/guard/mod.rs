@@ -8,7 +8,7 @@ use crate::audit::{self, Audit};
 use crate::client;
 use crate::extract::{AuthUser, ClientIp};
 use crate::jwt::{Identity, TokenRejection};
-use crate::limit::{Bucket, RateDecision, RateLimitReport, Subject};
+use crate::limit::{self, Bucket, RateDecision, Subject};
 use crate::policy::{Auth, Policy, PolicySpec, Rate, RateKey};
 use crate::problem::Problem;
 use crate::security::{Inner, Security};
@@ -102,7 +102,7 @@ impl Admission<'_> {
                 RateKey::Ip | RateKey::User | RateKey::Key => Subject::ip(client),
             };
             let decision = self.limit(self.bucket, rate, &subject, &audit).await?;
-            report(parts, decision);
+            report(decision);
             audit.allow();
             return Ok(());
         }
@@ -126,7 +126,7 @@ impl Admission<'_> {
             (RateKey::Global, _) => Subject::Global,
         };
         let decision = self.limit(self.bucket, rate, &subject, &audit).await?;
-        report(parts, decision);
+        report(decision);
 
         let not_permitted = || match identity.api_key_id() {
             Some(_) => Problem::api_key_not_permitted(),
@@ -258,7 +258,7 @@ impl Admission<'_> {
         audit: &Audit<'_>,
     ) -> Result<Option<RateDecision>, Problem> {
         let bucket = Bucket { name, rate };
-        match self.security.limits.store.check(&bucket, subject).await {
+        match self.security.limits.check(&bucket, subject).await {
             Ok(decision) if decision.allowed => Ok(Some(decision)),
             Ok(decision) => {
                 audit.throttle("rate_limit");
@@ -303,7 +303,7 @@ impl Admission<'_> {
             name: FAILED_AUTHENTICATION,
             rate: limits.failed_auth_rate,
         };
-        match limits.store.check(&bucket, client).await {
+        match limits.check(&bucket, client).await {
             Ok(decision) if decision.allowed => problem,
             Ok(decision) => {
                 audit.throttle("failed_authentication_limit");
@@ -333,10 +333,10 @@ pub(crate) enum Failure {
 }
 
 /// Hands an admitted request's rate-limit decision to the response (see
-/// [`RateLimitReport`]), so that clients can pace themselves before a 429.
-fn report(parts: &Parts, decision: Option<RateDecision>) {
-    if let (Some(report), Some(decision)) = (parts.extensions.get::<RateLimitReport>(), decision) {
-        report.set(decision);
+/// [`limit::report`]), so that clients can pace themselves before a 429.
+fn report(decision: Option<RateDecision>) {
+    if let Some(decision) = decision {
+        limit::report(decision);
     }
 }
 

@@ -13,7 +13,9 @@ mod memory;
 mod report;
 
 pub use memory::{DEFAULT_MAX_KEYS, MemoryStore};
-pub(crate) use report::{RateLimitReport, ReportRateLimitLayer};
+#[cfg(feature = "harden")]
+pub(crate) use report::ReportRateLimitLayer;
+pub(crate) use report::{Reporting, report};
 
 /// Where budgets and one-time state live: in this process ([`MemoryStore`]) or shared by
 /// every instance of an API (`store::RedisStore`), so that a limit holds across the fleet.
@@ -177,6 +179,20 @@ pub struct RateDecision {
     pub reset: Duration,
 }
 
+impl Limits {
+    /// Takes one request from `subject`'s budget in `bucket`.
+    pub(crate) async fn check(
+        &self,
+        bucket: &Bucket,
+        subject: &Subject,
+    ) -> Result<RateDecision, StoreUnavailable> {
+        match &self.in_memory {
+            Some(memory) => Ok(memory.decide(bucket, subject)),
+            None => self.store.check(bucket, subject).await,
+        }
+    }
+}
+
 /// Seconds rounded up and at least 1, so that a client never retries too early: what every
 /// `Retry-After` and `RateLimit` field says.
 pub(crate) fn whole_seconds(duration: Duration) -> u64 {
@@ -187,6 +203,9 @@ pub(crate) fn whole_seconds(duration: Duration) -> u64 {
 /// The limits the guard applies besides each handler's own, and where every limit is counted.
 pub(crate) struct Limits {
     pub(crate) store: Arc<dyn RateLimitStore>,
+    /// `store` again when it is the in-memory one: its decisions are taken at once, without
+    /// the boxed future of the trait.
+    pub(crate) in_memory: Option<Arc<MemoryStore>>,
     /// The limit of authenticated handlers that declare none.
     pub(crate) default_rate: Rate,
     /// Failed authentications allowed per client address.

@@ -34,7 +34,7 @@ pub use manifest::{ClaimsEntry, Manifest, NameRequirement, RouteEntry};
 
 use crate::describe::Description;
 use crate::guard::Guard;
-use crate::limit::ReportRateLimitLayer;
+use crate::limit::Reporting;
 use crate::policy::{Policy, PolicySpec};
 use crate::problem::Problem;
 use axum::Router;
@@ -150,7 +150,7 @@ macro_rules! method {
                         function: function_name::<H>(),
                         describe: H::describe,
                     });
-                    self.router = self.router.$name(handler);
+                    self.router = self.router.$name(Reporting(handler));
                     self
                 }
             )*
@@ -231,8 +231,7 @@ impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
                 describe: *describe,
             });
         }
-        let methods = methods.router.layer(ReportRateLimitLayer);
-        self.router = self.router.route(path, methods);
+        self.router = self.router.route(path, methods.router);
         self
     }
 

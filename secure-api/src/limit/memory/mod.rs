@@ -183,6 +183,13 @@ impl MemoryStore {
             .is_ok()
     }
 
+    /// [`RateLimitStore::check`], decided at once.
+    pub(crate) fn decide(self: &Arc<Self>, bucket: &Bucket, subject: &Subject) -> RateDecision {
+        let decision = self.check_now(bucket, subject);
+        self.maybe_sweep();
+        decision
+    }
+
     fn check_now(&self, bucket: &Bucket, subject: &Subject) -> RateDecision {
         let bucket_limiter = self.limiter(bucket);
         let mut key = self.key_of(subject);
@@ -344,9 +351,7 @@ impl RateLimitStore for Arc<MemoryStore> {
         bucket: &'a Bucket,
         subject: &'a Subject,
     ) -> BoxFuture<'a, Result<RateDecision, StoreUnavailable>> {
-        let decision = self.check_now(bucket, subject);
-        self.maybe_sweep();
-        Box::pin(std::future::ready(Ok(decision)))
+        Box::pin(std::future::ready(Ok(self.decide(bucket, subject))))
     }
 
     fn failures<'a>(
