@@ -8,11 +8,12 @@
 //! the throughput profile showed each (BENCHMARKS.md §2).
 
 use super::{RateDecision, whole_seconds};
+use crate::policy::Rate;
 use axum::extract::Request;
 use axum::handler::Handler;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::Response;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -25,13 +26,9 @@ impl RateDecision {
     /// Writes `RateLimit-Policy`, `RateLimit` and, for a denial, `Retry-After`.
     pub fn write_headers(&self, headers: &mut HeaderMap) {
         let name = self.rate.key.as_str();
-        let window = self.rate.window.as_secs().max(1);
         let reset = whole_seconds(self.reset);
         let fields = [
-            (
-                RATELIMIT_POLICY,
-                field(name, ("q", self.rate.max.into()), ("w", window)),
-            ),
+            (RATELIMIT_POLICY, policy_field(self.rate)),
             (
                 RATELIMIT,
                 field(name, ("r", self.remaining.into()), ("t", reset)),
@@ -49,6 +46,23 @@ impl RateDecision {
             );
         }
     }
+}
+
+/// `RateLimit-Policy`: `"name";q=max;w=window`. A route answers with the same one every time,
+/// so each thread keeps the last it wrote and hands out copies of it (a reference count).
+fn policy_field(rate: Rate) -> Option<HeaderValue> {
+    thread_local! {
+        static LAST: RefCell<Option<(Rate, HeaderValue)>> = const { RefCell::new(None) };
+    }
+    LAST.with_borrow_mut(|last| match last {
+        Some((written, value)) if *written == rate => Some(value.clone()),
+        _ => {
+            let window = rate.window.as_secs().max(1);
+            let value = field(rate.key.as_str(), ("q", rate.max.into()), ("w", window))?;
+            *last = Some((rate, value.clone()));
+            Some(value)
+        }
+    })
 }
 
 /// `"name";a=1;b=2`, written on the stack (it runs on every response): the header value is
@@ -228,7 +242,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{Rate, RateKey};
+    use crate::policy::RateKey;
     use axum::http::StatusCode;
     use axum::response::IntoResponse;
     use std::time::Duration;
@@ -302,6 +316,23 @@ mod tests {
         .await;
         assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
         assert_eq!(ratelimit(&response), Some(r#""user";r=5;t=6"#));
+    }
+
+    #[test]
+    fn each_rate_gets_its_own_policy() {
+        let other = Rate {
+            max: 500,
+            window: Duration::from_secs(3600),
+            key: RateKey::Ip,
+        };
+        for (rate, expected) in [
+            (decision(1).rate, r#""user";q=10;w=60"#),
+            (other, r#""ip";q=500;w=3600"#),
+            (other, r#""ip";q=500;w=3600"#),
+            (decision(1).rate, r#""user";q=10;w=60"#),
+        ] {
+            assert_eq!(policy_field(rate).expect("a field"), expected);
+        }
     }
 
     #[test]
