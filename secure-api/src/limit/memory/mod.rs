@@ -12,6 +12,7 @@
 use super::{Bucket, FailureCounter, Failures, OneTime, RateDecision, RateLimitStore, Subject};
 use crate::store::{BoxFuture, StoreUnavailable};
 use dashmap::DashMap;
+use dashmap::mapref::one::Ref;
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::{NoOpMiddleware, StateInformationMiddleware};
 use governor::{Quota, RateLimiter};
@@ -143,26 +144,30 @@ impl MemoryStore {
         self.hasher.hash_one(value) | 1
     }
 
-    fn limiter(&self, bucket: &Bucket) -> Arc<BucketLimiter> {
+    /// The bucket's limiter, borrowed rather than cloned: under load every core asks for the
+    /// same one, and an `Arc`'s count is a cache line they would pass back and forth.
+    fn limiter(&self, bucket: &Bucket) -> Ref<'_, Bucket, Arc<BucketLimiter>> {
         if let Some(limiter) = self.limiters.get(bucket) {
-            return Arc::clone(&limiter);
+            return limiter;
         }
-        let limiter = self.limiters.entry(*bucket).or_insert_with(|| {
-            let table = KeyTable {
-                map: Arc::new(DashMap::with_hasher(PreHashed)),
-                held: Arc::clone(&self.held),
-            };
-            Arc::new(BucketLimiter {
-                limiter: RateLimiter::<_, _, _, NoOpMiddleware<_>>::new(
-                    quota(bucket),
-                    table.clone(),
-                    DefaultClock::default(),
-                )
-                .with_middleware::<StateInformationMiddleware>(),
-                table,
+        self.limiters
+            .entry(*bucket)
+            .or_insert_with(|| {
+                let table = KeyTable {
+                    map: Arc::new(DashMap::with_hasher(PreHashed)),
+                    held: Arc::clone(&self.held),
+                };
+                Arc::new(BucketLimiter {
+                    limiter: RateLimiter::<_, _, _, NoOpMiddleware<_>>::new(
+                        quota(bucket),
+                        table.clone(),
+                        DefaultClock::default(),
+                    )
+                    .with_middleware::<StateInformationMiddleware>(),
+                    table,
+                })
             })
-        });
-        Arc::clone(&limiter)
+            .downgrade()
     }
 
     /// Claims the next sweep if it is due; only one caller wins the claim. A full store
