@@ -179,20 +179,6 @@ pub struct RateDecision {
     pub reset: Duration,
 }
 
-impl Limits {
-    /// Takes one request from `subject`'s budget in `bucket`.
-    pub(crate) async fn check(
-        &self,
-        bucket: &Bucket,
-        subject: &Subject,
-    ) -> Result<RateDecision, StoreUnavailable> {
-        match &self.in_memory {
-            Some(memory) => Ok(memory.decide(bucket, subject)),
-            None => self.store.check(bucket, subject).await,
-        }
-    }
-}
-
 /// Seconds rounded up and at least 1, so that a client never retries too early: what every
 /// `Retry-After` and `RateLimit` field says.
 pub(crate) fn whole_seconds(duration: Duration) -> u64 {
@@ -210,6 +196,20 @@ pub(crate) struct Limits {
     pub(crate) default_rate: Rate,
     /// Failed authentications allowed per client address.
     pub(crate) failed_auth_rate: Rate,
+}
+
+impl Limits {
+    /// Takes one request from `subject`'s budget in `bucket`.
+    pub(crate) async fn check(
+        &self,
+        bucket: &Bucket,
+        subject: &Subject,
+    ) -> Result<RateDecision, StoreUnavailable> {
+        match &self.in_memory {
+            Some(memory) => Ok(memory.decide(bucket, subject)),
+            None => self.store.check(bucket, subject).await,
+        }
+    }
 }
 
 #[cfg(test)]
