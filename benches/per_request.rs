@@ -21,6 +21,8 @@
 
 #[allow(dead_code)] // the fleet servers and the plain token are the throughput script's
 mod servers;
+#[allow(dead_code)] // only its poll of a future that never waits is needed here
+mod support;
 
 use axum::Router;
 use axum::body::Body;
@@ -29,10 +31,8 @@ use axum::http::{Request, StatusCode, header};
 use secure_api::Secret;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 use std::alloc::System;
-use std::future::{Future, poll_fn};
+use std::future::poll_fn;
 use std::net::SocketAddr;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 use tower_service::Service;
 
@@ -54,21 +54,11 @@ fn request(token: &str) -> Request<Body> {
     request
 }
 
-/// Polls a future that never waits (every store here is in memory) to its end.
-fn run<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut context = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
-            return output;
-        }
-    }
-}
-
 /// Answers each request and reads each answer's body; the statuses are checked afterwards.
+/// Every store here is in memory, so nothing waits.
 #[inline(never)]
 fn measured_requests(router: &Router, requests: Vec<Request<Body>>) -> Vec<StatusCode> {
-    run(async {
+    support::now_or_never(async {
         let mut statuses = Vec::with_capacity(requests.len());
         for request in requests {
             let mut service = router.clone();
