@@ -4,7 +4,9 @@
 # which HEAVY_PERCENT of the requests (default 50) come from 8 users far over their limit and
 # the others from 10,000 users well within it. wrk loads the two servers in turn, ROUNDS times; the ratio of their
 # requests per second comes from one run on one machine state. Redis's own count of the rate
-# scripts it ran (INFO commandstats) gives the round trips per admitted decision.
+# scripts it ran (INFO commandstats) gives the scripts per admitted decision (under one when
+# decisions share a batch), and its reads of its socket how many arrive together. The CPU
+# time of the server and of Redis during each load (from /proc) gives their cost per request.
 #
 #   benches/fleet.sh                 # 5 rounds x 10 s per server
 #   HEAVY_PERCENT=90 ROUNDS=7 SECONDS_EACH=15 CONNECTIONS=64 benches/fleet.sh
@@ -87,14 +89,26 @@ function done(summary, latency)
 end
 EOF
 
+declare -A SERVER_PIDS
 for mode in "${MODES[@]}"; do
   "$SERVER" "$mode" "$HOST:${PORTS[$mode]}" 2>"$WORK/$mode.log" &
+  SERVER_PIDS[$mode]=$!
   PIDS+=($!)
 done
 LIGHT_TOKEN=$(head -n 1 "$WORK/light")
 for mode in "${MODES[@]}"; do
   await_server "$mode" "http://$HOST:${PORTS[$mode]}" "$LIGHT_TOKEN"
 done
+
+# Redis's reads of its socket: scripts per read is how many scripts arrive together.
+reads_processed() {
+  redis-cli -p "$REDIS_PORT" info stats | tr -d '\r' | awk -F: '/^total_reads_processed:/ { print $2 }'
+}
+
+# CPU time (user + system) of the process $1 so far, in clock ticks.
+cpu_ticks() {
+  awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
 
 scripts_run() {
   redis-cli -p "$REDIS_PORT" info commandstats | tr -d '\r' |
@@ -110,16 +124,26 @@ for round in $(seq "$ROUNDS"); do
     url="http://$HOST:${PORTS[$mode]}/notes"
     wrk -t"$THREADS" -c"$CONNECTIONS" -d1s -s "$WORK/mix.lua" "$url" -- "$WORK/light" "$WORK/heavy" "$HEAVY_PERCENT" >/dev/null
     before=$(scripts_run)
+    reads_before=$(reads_processed)
+    server_before=$(cpu_ticks "${SERVER_PIDS[$mode]}")
+    redis_before=$(cpu_ticks "$REDIS_PID")
     line=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --latency -s "$WORK/mix.lua" \
       "$url" -- "$WORK/light" "$WORK/heavy" "$HEAVY_PERCENT" | grep '^RESULT')
     scripts=$(($(scripts_run) - before))
+    reads=$(($(reads_processed) - reads_before))
+    server_ticks=$(($(cpu_ticks "${SERVER_PIDS[$mode]}") - server_before))
+    redis_ticks=$(($(cpu_ticks "$REDIS_PID") - redis_before))
     read -r _ requests duration_us admitted throttled other p50 p99 <<<"$line"
     rps=$(awk -v r="$requests" -v d="$duration_us" 'BEGIN { printf "%.0f", r / (d / 1e6) }')
     per_admitted=$(awk -v s="$scripts" -v a="$admitted" 'BEGIN { printf "%.3f", (a ? s / a : 0) }')
-    printf '  round %d %-13s %7s req/s  admitted %7d  throttled %7d  other %d  p50 %6.3f ms  p99 %6.3f ms  Redis scripts per admitted %s\n' \
+    per_read=$(awk -v s="$scripts" -v r="$reads" 'BEGIN { printf "%.1f", (r ? s / r : 0) }')
+    hz=$(getconf CLK_TCK)
+    server_us=$(awk -v t="$server_ticks" -v n="$requests" -v hz="$hz" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
+    redis_us=$(awk -v t="$redis_ticks" -v n="$requests" -v hz="$hz" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
+    printf '  round %d %-13s %7s req/s  admitted %7d  throttled %7d  other %d  p50 %6.3f ms  p99 %6.3f ms  Redis scripts per admitted %s, per read %s  CPU per request: server %s µs, Redis %s µs\n' \
       "$round" "$mode" "$rps" "$admitted" "$throttled" "$other" "$(awk -v v="$p50" 'BEGIN{print v/1000}')" \
-      "$(awk -v v="$p99" 'BEGIN{print v/1000}')" "$per_admitted"
-    echo "$round $mode $rps $admitted $throttled $other $scripts" >>"$WORK/results"
+      "$(awk -v v="$p99" 'BEGIN{print v/1000}')" "$per_admitted" "$per_read" "$server_us" "$redis_us"
+    echo "$round $mode $rps $admitted $throttled $other $scripts $server_us $redis_us" >>"$WORK/results"
     if [ "$other" != 0 ]; then
       echo "$mode answered $other requests with neither 201 nor 429" >&2
       exit 1
@@ -130,17 +154,18 @@ done
 echo
 echo "== results (median over rounds; the ratio per round, then its median)"
 awk "$MEDIAN_AWK"'
-  { rps[$2, $1] = $3; adm[$2, $1] = $4; thr[$2, $1] = $5; scr[$2, $1] = $7; if ($1 > n) n = $1 }
+  { rps[$2, $1] = $3; adm[$2, $1] = $4; thr[$2, $1] = $5; scr[$2, $1] = $7; srv[$2, $1] = $8; red[$2, $1] = $9
+    if ($1 > n) n = $1 }
   END {
-    printf "| store | req/s | admitted | throttled | Redis scripts per admitted |\n|---|---:|---:|---:|---:|\n"
+    printf "| store | req/s | admitted | throttled | Redis scripts per admitted | server CPU µs/request | Redis CPU µs/request |\n|---|---:|---:|---:|---:|---:|---:|\n"
     for (i = 1; i <= n; i++) {
       ratio["x", i] = rps["fleet-redis", i] / rps["fleet-memory", i]
       share["fleet-memory", i] = adm["fleet-memory", i] / (adm["fleet-memory", i] + thr["fleet-memory", i])
       share["fleet-redis", i] = adm["fleet-redis", i] / (adm["fleet-redis", i] + thr["fleet-redis", i])
       trips["x", i] = scr["fleet-redis", i] / adm["fleet-redis", i]
     }
-    printf "| memory | %.0f | %.1f %% | %.1f %% | - |\n", median(rps, "fleet-memory"), 100 * median(share, "fleet-memory"), 100 - 100 * median(share, "fleet-memory")
-    printf "| Redis | %.0f | %.1f %% | %.1f %% | %.3f |\n", median(rps, "fleet-redis"), 100 * median(share, "fleet-redis"), 100 - 100 * median(share, "fleet-redis"), median(trips, "x")
+    printf "| memory | %.0f | %.1f %% | %.1f %% | - | %.1f | - |\n", median(rps, "fleet-memory"), 100 * median(share, "fleet-memory"), 100 - 100 * median(share, "fleet-memory"), median(srv, "fleet-memory")
+    printf "| Redis | %.0f | %.1f %% | %.1f %% | %.3f | %.1f | %.1f |\n", median(rps, "fleet-redis"), 100 * median(share, "fleet-redis"), 100 - 100 * median(share, "fleet-redis"), median(trips, "x"), median(srv, "fleet-redis"), median(red, "fleet-redis")
     printf "\nRedis / memory = %.3f (target >= 0.80)\n", median(ratio, "x")
     printf "per round:"; for (i = 1; i <= n; i++) printf " %.3f", ratio["x", i]; printf "\n"
   }' "$WORK/results"

@@ -82,6 +82,140 @@ async fn a_denial_is_answered_by_the_instance_until_its_retry_time() {
     );
 }
 
+/// Decisions that arrive together go to Redis together: far fewer scripts than decisions,
+/// and each as exact as alone. Two requests of one client in one batch are decided in turn,
+/// so each client is admitted exactly its limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_decisions_share_scripts_and_admit_exactly_the_limit() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let store = redis.store("batches:");
+    let bucket = Bucket {
+        name: "notes",
+        rate: Rate {
+            max: 50,
+            window: Duration::from_secs(60),
+            key: RateKey::User,
+        },
+    };
+    const CLIENTS: usize = 4;
+    const REQUESTS: usize = 400;
+    let before = scripts_run(&redis);
+    let checks: Vec<_> = (0..REQUESTS)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let client = n % CLIENTS;
+                let subject = Subject::User(format!("client-{client}").into());
+                (client, store.check(&bucket, &subject).await.expect("check"))
+            })
+        })
+        .collect();
+    let mut admitted = [0; CLIENTS];
+    for check in checks {
+        let (client, decision) = check.await.expect("the check's task");
+        admitted[client] += usize::from(decision.allowed);
+    }
+    assert_eq!(admitted, [50; CLIENTS], "exactly the limit, per client");
+    let scripts = scripts_run(&redis) - before;
+    assert!(
+        scripts < (REQUESTS / 4) as u64,
+        "{REQUESTS} decisions took {scripts} scripts"
+    );
+}
+
+/// A rate key that holds something other than a time (another program wrote it) fails its
+/// own client's decisions closed, and not the others' that shared the batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_key_fails_its_own_decisions_not_its_batch() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let store = redis.store("broken:");
+    let bucket = Bucket {
+        name: "notes",
+        rate: Rate {
+            max: 1_000,
+            window: Duration::from_secs(60),
+            key: RateKey::User,
+        },
+    };
+    let subject = |n: usize| Subject::User(format!("client-{n}").into());
+    assert!(
+        store
+            .check(&bucket, &subject(0))
+            .await
+            .expect("check")
+            .allowed
+    );
+    let keys: Vec<String> = redis.query(&["KEYS", "broken:*"]);
+    let [key] = keys.as_slice() else {
+        panic!("one rate key: {keys:?}")
+    };
+    let _: i64 = redis.query(&["DEL", key]);
+    let _: i64 = redis.query(&["HSET", key, "not", "a time"]);
+
+    let checks: Vec<_> = (0..200)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move { (n % 4, store.check(&bucket, &subject(n % 4)).await) })
+        })
+        .collect();
+    for check in checks {
+        match check.await.expect("the check's task") {
+            (0, decision) => assert!(decision.is_err(), "{decision:?}"),
+            (_, decision) => assert!(decision.expect("check").allowed),
+        }
+    }
+}
+
+/// A store can outlive the runtime it was first used on: a store in a `static`, used by one
+/// `#[tokio::test]` after another. The connection died with that runtime, so the next
+/// runtime's first call may be refused as unavailable (never admitted) while it is remade;
+/// then the budgets carry on.
+#[test]
+fn a_store_keeps_deciding_after_its_first_runtime_has_ended() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let store = redis.store("runtimes:");
+    let bucket = Bucket {
+        name: "reports",
+        rate: Rate {
+            max: 3,
+            window: Duration::from_secs(60),
+            key: RateKey::User,
+        },
+    };
+    let ada = Subject::User("ada".into());
+    let checks = |count: usize| {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let mut allowed = Vec::new();
+            let mut unavailable = 0;
+            while allowed.len() < count {
+                match store.check(&bucket, &ada).await {
+                    Ok(decision) => allowed.push(decision.allowed),
+                    Err(_) if unavailable == 0 => unavailable += 1,
+                    Err(error) => panic!("unavailable again: {error}"),
+                }
+            }
+            allowed
+        })
+    };
+    assert_eq!(checks(2), [true, true]);
+    assert_eq!(
+        checks(2),
+        [true, false],
+        "the first runtime's budget is spent"
+    );
+}
+
 #[tokio::test]
 async fn failure_counts_are_fleet_wide_and_forgotten_with_their_window() {
     let Some(redis) = RedisServer::start() else {

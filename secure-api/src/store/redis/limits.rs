@@ -1,9 +1,11 @@
 //! The [`RateLimitStore`] on Redis: budgets, failure counts and one-time values, each one
-//! script or one command. A budget Redis has denied is answered locally until its retry
-//! time (`denials.rs`).
+//! script or one command. Budgets are decided in batches on one Redis (`batches.rs`), and a
+//! budget Redis has denied is answered locally until its retry time (`denials.rs`).
 
 use super::RedisStore;
-use super::scripts::{ADD_FAILURE, FAILURES, GCRA, SPEND_ONCE};
+use super::batches::{Answer, Ask, Batches, gcra};
+use super::connection::Client;
+use super::scripts::{ADD_FAILURE, FAILURES, SPEND_ONCE};
 use crate::limit::{
     Bucket, FailureCounter, Failures, OneTime, RateDecision, RateLimitStore, Subject,
 };
@@ -27,13 +29,17 @@ impl RateLimitStore for RedisStore {
             if let Some(denied) = self.denials().remembered(slot, rate, sent) {
                 return Ok(denied);
             }
-            let invocation = GCRA
-                .on(&[&key])
-                .arg(u64::try_from(interval_us).unwrap_or(u64::MAX))
-                .arg(rate.max);
-            let (allowed, remaining, retry_after_us, reset_us): (i64, i64, i64, i64) = self
-                .call(async |connection| invocation.invoke(connection).await)
-                .await?;
+            let ask = Ask {
+                key,
+                interval_us: u64::try_from(interval_us).unwrap_or(u64::MAX),
+                max: rate.max,
+            };
+            let (allowed, remaining, retry_after_us, reset_us) = self.decide(ask).await?;
+            if allowed < 0 {
+                return Err(StoreUnavailable(
+                    "redis: a rate key holds something other than a time".into(),
+                ));
+            }
             let micros = |value: i64| Duration::from_micros(value.max(0) as u64);
             let decision = RateDecision {
                 allowed: allowed == 1,
@@ -109,6 +115,41 @@ impl RateLimitStore for RedisStore {
                 .await?;
             Ok(accepted == 1)
         })
+    }
+}
+
+impl RedisStore {
+    /// One GCRA decision: in a batch on one Redis, alone on a cluster (or once the batching
+    /// task has stopped).
+    async fn decide(&self, mut ask: Ask) -> Result<Answer, StoreUnavailable> {
+        if let Some(batches) = self.batches().await? {
+            return tokio::time::timeout(self.inner.timeout, batches.decide(ask))
+                .await
+                .map_err(|_| StoreUnavailable("redis: timed out".into()))?;
+        }
+        let invocation = gcra(std::iter::once(&mut ask));
+        let answers: Vec<Answer> = self
+            .call(async |connection| invocation.invoke(connection).await)
+            .await?;
+        answers
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreUnavailable("redis: the rate script answered for no key".into()))
+    }
+
+    async fn batches(&self) -> Result<Option<&Batches>, StoreUnavailable> {
+        if let Client::Cluster(_) = self.inner.client {
+            return Ok(None);
+        }
+        let batches = self
+            .inner
+            .batches
+            .get_or_try_init(async || {
+                let connection = self.connection().await?;
+                Ok::<_, StoreUnavailable>(Batches::start(connection, self.inner.timeout))
+            })
+            .await?;
+        Ok((!batches.stopped()).then_some(batches))
     }
 }
 

@@ -5,7 +5,8 @@
 //! [`TokenStore`](crate::tokens::TokenStore) and the
 //! [`ApiKeyStore`](crate::apikey::ApiKeyStore). Each decision is one Lua script — one round
 //! trip, atomic — whose keys share a hash tag, so that on a cluster it runs on the one node
-//! that owns them (`keys.rs` has the layout, `scripts.rs` the scripts). Every key is
+//! that owns them (`keys.rs` has the layout, `scripts.rs` the scripts). On one Redis, rate
+//! decisions that arrive together share a script (`batches.rs`). Every key is
 //! prefixed. Every key but those of API keys expires on its own, so Redis memory stays
 //! bounded; API keys are records an administrator made, and stay — revoked ones too, for
 //! audit — until removed by hand (`api_keys.rs`). Every call is bounded by a timeout; a Redis
@@ -13,6 +14,7 @@
 //! back by itself when Redis does — or, on a cluster, when a replica has taken over.
 
 mod api_keys;
+mod batches;
 mod connection;
 mod denials;
 mod keys;
@@ -22,6 +24,7 @@ mod tokens;
 
 use super::StoreUnavailable;
 use crate::error::ConfigError;
+use batches::Batches;
 use connection::{Client, Connection};
 use denials::Denials;
 use keys::Keys;
@@ -56,6 +59,8 @@ pub struct RedisStore {
 struct Inner {
     client: Client,
     connection: OnceCell<Connection>,
+    /// Rate decisions sent in batches, on one Redis (`batches.rs`).
+    batches: OnceCell<Batches>,
     keys: Keys,
     timeout: Duration,
     /// The 429s Redis gave, answered here until their retry time (`denials.rs`).
@@ -135,6 +140,7 @@ impl RedisStore {
             inner: Arc::new(Inner {
                 client,
                 connection: OnceCell::new(),
+                batches: OnceCell::new(),
                 keys: Keys::new("secure_api:"),
                 timeout: Duration::from_millis(500),
                 denials: Denials::new(),
@@ -158,6 +164,7 @@ impl RedisStore {
         let mut inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| Inner {
             client: shared.client.clone(),
             connection: OnceCell::new(),
+            batches: OnceCell::new(),
             keys: shared.keys.clone(),
             timeout: shared.timeout,
             denials: Denials::new(),

@@ -32,9 +32,13 @@ impl Lua {
 
     /// A call of this script on `keys`; arguments follow with [`Invocation::arg`].
     pub(super) fn on(&'static self, keys: &[&str]) -> Invocation {
+        self.on_keys(keys.iter().map(|key| (*key).to_owned()).collect())
+    }
+
+    pub(super) fn on_keys(&'static self, keys: Vec<String>) -> Invocation {
         Invocation {
             lua: self,
-            keys: keys.iter().map(|key| (*key).to_owned()).collect(),
+            keys,
             args: Vec::new(),
         }
     }
@@ -82,27 +86,40 @@ impl Invocation {
 }
 
 /// GCRA, the same algorithm as the in-memory limiter: a bucket of `max` requests that earns
-/// one back every `interval`. The key holds the theoretical arrival time (TAT) in
+/// one back every `interval`. Each key holds the theoretical arrival time (TAT) in
 /// microseconds of Redis' own clock, so every instance shares one clock, and expires when the
-/// bucket is full again.
+/// bucket is full again. One call decides any number of buckets, in order, at one instant:
+/// a batch of requests (`batches.rs`), two of them possibly the same client's.
 ///
-/// KEYS[1] = bucket key; ARGV[1] = interval µs; ARGV[2] = max.
-/// Returns {allowed, remaining, retry_after µs, reset µs}.
+/// KEYS[i] = bucket key; ARGV[2i-1] = its interval µs; ARGV[2i] = its max.
+/// Returns, per key, {allowed, remaining, retry_after µs, reset µs}; allowed is -1 for a key
+/// that holds something other than a time, which fails that decision alone, not its batch.
 pub(super) static GCRA: Lua = Lua::new(
     r"
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
-local interval = tonumber(ARGV[1])
-local max = tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-local new_tat = tat + interval
-local allow_at = new_tat - interval * max
-if now < allow_at then
-  return {0, 0, allow_at - now, tat - now}
+local answers = {}
+for i, key in ipairs(KEYS) do
+  local interval = tonumber(ARGV[2 * i - 1])
+  local max = tonumber(ARGV[2 * i])
+  local stored = redis.pcall('GET', key)
+  local tat = now
+  if stored then tat = tonumber(stored) end
+  if not tat then
+    answers[i] = {-1, 0, 0, 0}
+  else
+    if tat < now then tat = now end
+    local new_tat = tat + interval
+    local allow_at = new_tat - interval * max
+    if now < allow_at then
+      answers[i] = {0, 0, allow_at - now, tat - now}
+    else
+      redis.call('SET', key, new_tat, 'PX', math.ceil((new_tat - now) / 1000))
+      answers[i] = {1, math.floor((now - allow_at) / interval), 0, new_tat - now}
+    end
+  end
 end
-redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil((new_tat - now) / 1000))
-return {1, math.floor((now - allow_at) / interval), 0, new_tat - now}
+return answers
 ",
 );
 
