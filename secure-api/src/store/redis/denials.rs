@@ -7,7 +7,7 @@
 //! counted from when the request was sent, before Redis decided, so the memory never
 //! outlasts Redis's own answer. Admitted decisions are never remembered: each is Redis's.
 
-use crate::limit::RateDecision;
+use crate::limit::{Bucket, RateDecision, Subject};
 use crate::policy::Rate;
 use dashmap::DashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -17,8 +17,9 @@ use std::time::Instant;
 /// client's next request asks Redis, as without the memory) until expired ones are swept.
 const MAX_REMEMBERED: usize = 100_000;
 
-/// Denials by bucket and subject: a 64-bit hash of the Redis key under this process's random
-/// SipHash key, so that an entry is 8 bytes of key whatever the subject.
+/// Denials by bucket and subject: a 64-bit hash of the two under this process's random SipHash
+/// key, so that an entry is 8 bytes of key whatever the subject, and a request answered here
+/// never builds its Redis key.
 pub(super) struct Denials {
     until: DashMap<u64, Denial>,
     hasher: RandomState,
@@ -40,9 +41,9 @@ impl Denials {
         }
     }
 
-    /// Where the denial of the rate key `redis_key` is remembered.
-    pub(super) fn slot(&self, redis_key: &str) -> u64 {
-        self.hasher.hash_one(redis_key)
+    /// Where the denial of `subject` in `bucket` is remembered.
+    pub(super) fn slot(&self, bucket: &Bucket, subject: &Subject) -> u64 {
+        self.hasher.hash_one((bucket, subject))
     }
 
     /// The denial Redis would give at `now`, if it gave one for `slot` that still holds.
@@ -104,6 +105,10 @@ mod tests {
         window: Duration::from_secs(60),
         key: RateKey::User,
     };
+    const BUCKET: Bucket = Bucket {
+        name: "reports",
+        rate: RATE,
+    };
 
     fn denial(retry_after: Duration) -> RateDecision {
         RateDecision {
@@ -118,7 +123,7 @@ mod tests {
     #[test]
     fn a_denial_is_answered_locally_until_its_retry_time() {
         let denials = Denials::new();
-        let slot = denials.slot("secure_api:{rate:h:10/60000ms:user:eve}");
+        let slot = denials.slot(&BUCKET, &Subject::User("eve".into()));
         let sent = Instant::now();
         denials.remember(slot, &denial(Duration::from_secs(9)), sent);
         let local = denials
@@ -140,9 +145,17 @@ mod tests {
     #[test]
     fn admissions_and_other_subjects_are_not_remembered() {
         let denials = Denials::new();
-        let eve = denials.slot("rate:eve");
-        let bob = denials.slot("rate:bob");
+        let eve = denials.slot(&BUCKET, &Subject::User("eve".into()));
+        let bob = denials.slot(&BUCKET, &Subject::User("bob".into()));
+        let other_bucket = Bucket {
+            name: "another",
+            ..BUCKET
+        };
         assert_ne!(eve, bob);
+        assert_ne!(
+            eve,
+            denials.slot(&other_bucket, &Subject::User("eve".into()))
+        );
         let sent = Instant::now();
         let admitted = RateDecision {
             allowed: true,

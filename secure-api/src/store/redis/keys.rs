@@ -45,14 +45,18 @@ impl Keys {
         window_ms: u128,
         subject: &Subject,
     ) -> String {
-        let rate = format!("{max}/{window_ms}ms");
-        let subject = match subject {
-            Subject::Ip(address) => format!("ip:{address}"),
-            Subject::User(user) => format!("user:{user}"),
-            Subject::ApiKey(id) => format!("key:{id}"),
-            Subject::Global => "global".to_owned(),
+        use std::fmt::Write;
+        // One allocation: every request that goes to Redis builds its key.
+        let mut key = String::with_capacity(self.prefix.len() + bucket.len() + 80);
+        let _infallible = write!(key, "{}{{rate:{bucket}:{max}/{window_ms}ms:", self.prefix);
+        let _infallible = match subject {
+            Subject::Ip(address) => write!(key, "ip:{address}"),
+            Subject::User(user) => write!(key, "user:{user}"),
+            Subject::ApiKey(id) => write!(key, "key:{id}"),
+            Subject::Global => write!(key, "global"),
         };
-        self.tagged(&["rate", bucket, &rate, &subject], None)
+        key.push('}');
+        key
     }
 
     pub(super) fn failures(&self, name: &str, key: &str) -> String {
@@ -192,6 +196,18 @@ mod tests {
         assert_eq!(
             keys.rate("api", 30, 60_000, &Subject::Global),
             "app:{rate:api:30/60000ms:global}"
+        );
+        assert_eq!(
+            keys.rate("api", 30, 60_000, &Subject::User("eve".into())),
+            "app:{rate:api:30/60000ms:user:eve}"
+        );
+        assert_eq!(
+            keys.rate("api", 30, 60_000, &Subject::Ip([10, 0, 0, 1].into())),
+            "app:{rate:api:30/60000ms:ip:10.0.0.1}"
+        );
+        assert_eq!(
+            keys.rate("api", 30, 60_000, &Subject::ApiKey("k1".into())),
+            "app:{rate:api:30/60000ms:key:k1}"
         );
         assert_eq!(family_of_key("f00.abc"), Some("f00"));
         assert_eq!(family_of_key("nodot"), None);

@@ -20,15 +20,15 @@ impl RateLimitStore for RedisStore {
     ) -> BoxFuture<'a, Result<RateDecision, StoreUnavailable>> {
         Box::pin(async move {
             let rate = bucket.rate;
-            let interval_us = (rate.window.as_micros() / u128::from(rate.max.max(1))).max(1);
-            let key = self
-                .keys()
-                .rate(bucket.name, rate.max, rate.window.as_millis(), subject);
-            let slot = self.denials().slot(&key);
+            let slot = self.denials().slot(bucket, subject);
             let sent = Instant::now();
             if let Some(denied) = self.denials().remembered(slot, rate, sent) {
                 return Ok(denied);
             }
+            let interval_us = (rate.window.as_micros() / u128::from(rate.max.max(1))).max(1);
+            let key = self
+                .keys()
+                .rate(bucket.name, rate.max, rate.window.as_millis(), subject);
             let ask = Ask {
                 key,
                 interval_us: u64::try_from(interval_us).unwrap_or(u64::MAX),
