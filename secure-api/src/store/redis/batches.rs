@@ -28,15 +28,11 @@ pub(super) struct Ask {
 pub(super) type Answer = (i64, i64, i64, i64);
 
 /// The GCRA script over the keys of `asks`, with their rates.
-pub(super) fn gcra<'a>(asks: impl Iterator<Item = &'a mut Ask>) -> Invocation {
-    let (keys, rates): (Vec<String>, Vec<(u64, u32)>) = asks
-        .map(|ask| (std::mem::take(&mut ask.key), (ask.interval_us, ask.max)))
-        .unzip();
-    rates
-        .into_iter()
-        .fold(GCRA.on_keys(keys), |invocation, (interval_us, max)| {
-            invocation.arg(interval_us).arg(max)
-        })
+pub(super) fn gcra<'a>(asks: impl ExactSizeIterator<Item = &'a Ask> + Clone) -> Invocation {
+    let invocation = GCRA.on_each(asks.clone().map(|ask| ask.key.as_str()));
+    asks.fold(invocation, |invocation, ask| {
+        invocation.arg(ask.interval_us).arg(ask.max)
+    })
 }
 
 /// The queue of decisions to one Redis. Its task sends them in batches, and ends when the
@@ -89,7 +85,7 @@ async fn send_batches(
         if batch.is_empty() {
             continue;
         }
-        let invocation = gcra(batch.iter_mut().map(|waiting| &mut waiting.ask));
+        let invocation = gcra(batch.iter().map(|waiting| &waiting.ask));
         let answers =
             match tokio::time::timeout(timeout, invocation.invoke::<Vec<Answer>>(&mut connection))
                 .await

@@ -121,13 +121,13 @@ impl RateLimitStore for RedisStore {
 impl RedisStore {
     /// One GCRA decision: in a batch on one Redis, alone on a cluster (or once the batching
     /// task has stopped).
-    async fn decide(&self, mut ask: Ask) -> Result<Answer, StoreUnavailable> {
+    async fn decide(&self, ask: Ask) -> Result<Answer, StoreUnavailable> {
         if let Some(batches) = self.batches().await? {
             return tokio::time::timeout(self.inner.timeout, batches.decide(ask))
                 .await
                 .map_err(|_| StoreUnavailable("redis: timed out".into()))?;
         }
-        let invocation = gcra(std::iter::once(&mut ask));
+        let invocation = gcra(std::iter::once(&ask));
         let answers: Vec<Answer> = self
             .call(async |connection| invocation.invoke(connection).await)
             .await?;

@@ -8,7 +8,7 @@
 //! which fails while one of them is down — exactly during a failover.
 
 use redis::aio::ConnectionLike;
-use redis::{Cmd, ErrorKind, FromRedisValue, RedisResult, Script, ToRedisArgs};
+use redis::{Arg, Cmd, ErrorKind, FromRedisValue, RedisResult, Script, ToRedisArgs};
 use std::sync::OnceLock;
 
 /// A Lua script and its SHA-1, computed on first use.
@@ -32,53 +32,55 @@ impl Lua {
 
     /// A call of this script on `keys`; arguments follow with [`Invocation::arg`].
     pub(super) fn on(&'static self, keys: &[&str]) -> Invocation {
-        self.on_keys(keys.iter().map(|key| (*key).to_owned()).collect())
+        self.on_each(keys.iter().copied())
     }
 
-    pub(super) fn on_keys(&'static self, keys: Vec<String>) -> Invocation {
-        Invocation {
-            lua: self,
-            keys,
-            args: Vec::new(),
+    pub(super) fn on_each<'k>(
+        &'static self,
+        keys: impl ExactSizeIterator<Item = &'k str>,
+    ) -> Invocation {
+        let mut evalsha = redis::cmd("EVALSHA");
+        evalsha.arg(self.sha()).arg(keys.len());
+        for key in keys {
+            evalsha.arg(key);
         }
+        Invocation { lua: self, evalsha }
     }
 }
 
-/// One call of a script, with its keys and arguments.
+/// One call of a script, with its keys and arguments, written as the `EVALSHA` command: each
+/// argument goes straight into the command's buffer.
 pub(super) struct Invocation {
     lua: &'static Lua,
-    keys: Vec<String>,
-    args: Vec<Vec<u8>>,
+    evalsha: Cmd,
 }
 
 impl Invocation {
     pub(super) fn arg(mut self, arg: impl ToRedisArgs) -> Self {
-        self.args.extend(arg.to_redis_args());
+        self.evalsha.arg(arg);
         self
     }
 
-    fn command(&self, verb: &str, script: &str) -> Cmd {
-        let mut command = redis::cmd(verb);
-        command.arg(script).arg(self.keys.len()).arg(&self.keys);
-        for arg in &self.args {
-            command.arg(arg.as_slice());
+    /// The same call with the script's body, for a node that does not know the script yet.
+    fn eval(&self) -> Cmd {
+        let mut eval = redis::cmd("EVAL");
+        eval.arg(self.lua.code);
+        // After `EVALSHA` and the SHA-1: the key count, the keys and the arguments.
+        for arg in self.evalsha.args_iter().skip(2) {
+            if let Arg::Simple(bytes) = arg {
+                eval.arg(bytes);
+            }
         }
-        command
+        eval
     }
 
     pub(super) async fn invoke<T: FromRedisValue>(
         &self,
         connection: &mut (impl ConnectionLike + Send),
     ) -> RedisResult<T> {
-        match self
-            .command("EVALSHA", self.lua.sha())
-            .query_async(connection)
-            .await
-        {
+        match self.evalsha.query_async(connection).await {
             Err(error) if error.kind() == ErrorKind::NoScriptError => {
-                self.command("EVAL", self.lua.code)
-                    .query_async(connection)
-                    .await
+                self.eval().query_async(connection).await
             }
             answer => answer,
         }
