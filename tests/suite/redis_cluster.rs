@@ -4,25 +4,13 @@
 //! over, then the store follows it without a restart.
 
 use crate::common::{self, HmacKey};
-use crate::redis_server::RedisCluster;
-use secure_api::limit::{Bucket, FailureCounter, OneTime, RateDecision, RateLimitStore, Subject};
-use secure_api::policy::{Rate, RateKey};
+use crate::redis_server::{RedisCluster, per_user};
+use secure_api::limit::{FailureCounter, OneTime, RateDecision, RateLimitStore, Subject};
 use secure_api::store::RedisStore;
 use secure_api::tokens::{RefreshRecord, Spend, TokenStore};
 use secure_api::{Principal, Security};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-fn bucket(name: &'static str, max: u32, window: Duration) -> Bucket {
-    Bucket {
-        name,
-        rate: Rate {
-            max,
-            window,
-            key: RateKey::User,
-        },
-    }
-}
 
 fn now() -> u64 {
     SystemTime::now()
@@ -58,7 +46,7 @@ async fn every_operation_works_on_a_cluster_with_keys_over_the_slots() {
     let (a, b) = (cluster.store("ops:"), cluster.store("ops:"));
 
     // Budgets of twenty subjects, shared by both instances.
-    let budget = bucket("ops", 2, Duration::from_secs(3600));
+    let budget = per_user("ops", 2, Duration::from_secs(3600));
     for n in 0..20 {
         let subject = Subject::User(format!("user-{n}").into());
         let first = a.check(&budget, &subject).await.expect("check");
@@ -180,7 +168,7 @@ async fn a_limit_is_exact_across_two_instances_on_a_cluster() {
         return;
     };
     let (a, b) = (cluster.store("exact:"), cluster.store("exact:"));
-    let budget = bucket("exact", 30, Duration::from_secs(60));
+    let budget = per_user("exact", 30, Duration::from_secs(60));
     let subject = Subject::User("dave".into());
     let tasks: Vec<_> = (0..100)
         .map(|n| {
@@ -211,7 +199,7 @@ async fn a_failover_fails_closed_then_the_store_follows_the_new_master() {
         .with_timeout(Duration::from_millis(500));
     // A budget the loop cannot exhaust, nor refill in the test's time (one every 8.6 s): a
     // write lost in the failover would show as `remaining` going back up.
-    let budget = bucket("failover", 10_000, Duration::from_secs(86_400));
+    let budget = per_user("failover", 10_000, Duration::from_secs(86_400));
     let subject = Subject::Global;
     let first = store
         .check(&budget, &subject)

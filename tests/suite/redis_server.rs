@@ -5,6 +5,8 @@
 //! Without `redis-server` (or `redis-cli`, which creates the cluster) they say so loudly and
 //! give `None`, unless `TESTS_REQUIRE_REDIS=1` (as CI sets) makes that a failure.
 
+use secure_api::limit::Bucket;
+use secure_api::policy::{Rate, RateKey};
 use secure_api::store::RedisStore;
 use std::net::TcpListener;
 use std::path::Path;
@@ -382,4 +384,16 @@ fn parse_node(line: &str) -> Option<NodeInfo> {
         master_id: (*master != "-").then(|| (*master).to_owned()),
         slots,
     })
+}
+
+/// A limit of `max` requests per `window` for each user.
+pub(crate) fn per_user(name: &'static str, max: u32, window: Duration) -> Bucket {
+    Bucket {
+        name,
+        rate: Rate {
+            max,
+            window,
+            key: RateKey::User,
+        },
+    }
 }

@@ -3,9 +3,8 @@
 //! semantics of the in-memory store (`limit/memory.rs`), held for the whole fleet. And the
 //! denials an instance remembers, so that a throttled client costs Redis nothing.
 
-use crate::redis_server::RedisServer;
-use secure_api::limit::{Bucket, FailureCounter, OneTime, RateLimitStore, Subject};
-use secure_api::policy::{Rate, RateKey};
+use crate::redis_server::{RedisServer, per_user};
+use secure_api::limit::{FailureCounter, OneTime, RateLimitStore, Subject};
 use secure_api::store::RedisStore;
 use std::time::Duration;
 
@@ -40,14 +39,7 @@ async fn a_denial_is_answered_by_the_instance_until_its_retry_time() {
         return;
     };
     let (a, b) = fleet(&redis, "denials:");
-    let bucket = Bucket {
-        name: "reports",
-        rate: Rate {
-            max: 2,
-            window: Duration::from_millis(800),
-            key: RateKey::User,
-        },
-    };
+    let bucket = per_user("reports", 2, Duration::from_millis(800));
     let eve = Subject::User("eve".into());
     for _ in 0..2 {
         assert!(a.check(&bucket, &eve).await.expect("check").allowed);
@@ -91,14 +83,7 @@ async fn concurrent_decisions_share_scripts_and_admit_exactly_the_limit() {
         return;
     };
     let store = redis.store("batches:");
-    let bucket = Bucket {
-        name: "notes",
-        rate: Rate {
-            max: 50,
-            window: Duration::from_secs(60),
-            key: RateKey::User,
-        },
-    };
+    let bucket = per_user("notes", 50, Duration::from_secs(60));
     const CLIENTS: usize = 4;
     const REQUESTS: usize = 400;
     let before = scripts_run(&redis);
@@ -133,14 +118,7 @@ async fn a_broken_key_fails_its_own_decisions_not_its_batch() {
         return;
     };
     let store = redis.store("broken:");
-    let bucket = Bucket {
-        name: "notes",
-        rate: Rate {
-            max: 1_000,
-            window: Duration::from_secs(60),
-            key: RateKey::User,
-        },
-    };
+    let bucket = per_user("notes", 1_000, Duration::from_secs(60));
     let subject = |n: usize| Subject::User(format!("client-{n}").into());
     assert!(
         store
@@ -180,14 +158,7 @@ fn a_store_keeps_deciding_after_its_first_runtime_has_ended() {
         return;
     };
     let store = redis.store("runtimes:");
-    let bucket = Bucket {
-        name: "reports",
-        rate: Rate {
-            max: 3,
-            window: Duration::from_secs(60),
-            key: RateKey::User,
-        },
-    };
+    let bucket = per_user("reports", 3, Duration::from_secs(60));
     let ada = Subject::User("ada".into());
     let checks = |count: usize| {
         let runtime = tokio::runtime::Builder::new_multi_thread()
