@@ -95,7 +95,7 @@ async fn send_batches(
                     "redis: the rate script answered for another number of keys".into(),
                 )),
                 Ok(Err(error)) => Err(super::unavailable(error)),
-                Err(_elapsed) => Err(StoreUnavailable("redis: timed out".into())),
+                Err(_elapsed) => Err(super::timed_out()),
             };
         match answers {
             Ok(answers) => {

@@ -7,6 +7,21 @@
 //! listing reads them all, and they are few and small (records an administrator made).
 
 use crate::limit::Subject;
+use std::fmt::{self, Display, Write};
+
+/// A subject as the last part of a rate key: `ip:…`, `user:…`, `key:…` or `global`.
+struct SubjectSegment<'a>(&'a Subject);
+
+impl Display for SubjectSegment<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Subject::Ip(address) => write!(f, "ip:{address}"),
+            Subject::User(user) => write!(f, "user:{user}"),
+            Subject::ApiKey(id) => write!(f, "key:{id}"),
+            Subject::Global => f.write_str("global"),
+        }
+    }
+}
 
 /// Builds the keys of one store.
 #[derive(Debug, Clone)]
@@ -27,8 +42,19 @@ impl Keys {
         &self.prefix
     }
 
-    fn tagged(&self, tag: &[&str], part: Option<&str>) -> String {
-        let mut key = format!("{}{{{}}}", self.prefix, tag.join(":"));
+    /// `<prefix>{<tag parts joined by :>}[:<part>]`, written into one string: every request
+    /// that goes to Redis builds its key.
+    fn tagged(&self, tag: &[&dyn Display], part: Option<&str>) -> String {
+        let mut key = String::with_capacity(self.prefix.len() + 96);
+        key.push_str(&self.prefix);
+        key.push('{');
+        for (n, segment) in tag.iter().enumerate() {
+            if n > 0 {
+                key.push(':');
+            }
+            let _infallible = write!(key, "{segment}");
+        }
+        key.push('}');
         if let Some(part) = part {
             key.push(':');
             key.push_str(part);
@@ -45,49 +71,40 @@ impl Keys {
         window_ms: u128,
         subject: &Subject,
     ) -> String {
-        use std::fmt::Write;
-        // One allocation: every request that goes to Redis builds its key.
-        let mut key = String::with_capacity(self.prefix.len() + bucket.len() + 80);
-        let _infallible = write!(key, "{}{{rate:{bucket}:{max}/{window_ms}ms:", self.prefix);
-        let _infallible = match subject {
-            Subject::Ip(address) => write!(key, "ip:{address}"),
-            Subject::User(user) => write!(key, "user:{user}"),
-            Subject::ApiKey(id) => write!(key, "key:{id}"),
-            Subject::Global => write!(key, "global"),
-        };
-        key.push('}');
-        key
+        let rate = format_args!("{max}/{window_ms}ms");
+        let subject = SubjectSegment(subject);
+        self.tagged(&[&"rate", &bucket, &rate, &subject], None)
     }
 
     pub(super) fn failures(&self, name: &str, key: &str) -> String {
-        self.tagged(&["failures", name, key], None)
+        self.tagged(&[&"failures", &name, &key], None)
     }
 
     pub(super) fn once(&self, name: &str, key: &str) -> String {
-        self.tagged(&["once", name, key], None)
+        self.tagged(&[&"once", &name, &key], None)
     }
 
     pub(super) fn revoked_access(&self, jti: &str) -> String {
-        self.tagged(&["revoked_access", jti], None)
+        self.tagged(&[&"revoked_access", &jti], None)
     }
 
     /// The keys of one refresh family, which every token script declares together.
     pub(super) fn family(&self, family: &str) -> FamilyKeys {
         FamilyKeys {
-            last: self.tagged(&["family", family], Some("last")),
-            revoked: self.tagged(&["family", family], Some("revoked")),
-            token_prefix: self.tagged(&["family", family], Some("token:")),
+            last: self.tagged(&[&"family", &family], Some("last")),
+            revoked: self.tagged(&[&"family", &family], Some("revoked")),
+            token_prefix: self.tagged(&[&"family", &family], Some("token:")),
         }
     }
 
     /// The keys of every API key, which every API key script declares together.
     pub(super) fn api_keys(&self) -> ApiKeyKeys {
         ApiKeyKeys {
-            records: self.tagged(&["apikeys"], Some("records")),
-            revoked: self.tagged(&["apikeys"], Some("revoked")),
-            last_used: self.tagged(&["apikeys"], Some("last_used")),
-            all: self.tagged(&["apikeys"], Some("ids")),
-            owner_prefix: self.tagged(&["apikeys"], Some("owner:")),
+            records: self.tagged(&[&"apikeys"], Some("records")),
+            revoked: self.tagged(&[&"apikeys"], Some("revoked")),
+            last_used: self.tagged(&[&"apikeys"], Some("last_used")),
+            all: self.tagged(&[&"apikeys"], Some("ids")),
+            owner_prefix: self.tagged(&[&"apikeys"], Some("owner:")),
         }
     }
 }

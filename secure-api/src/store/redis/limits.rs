@@ -2,10 +2,10 @@
 //! script or one command. Budgets are decided in batches on one Redis (`batches.rs`), and a
 //! budget Redis has denied is answered locally until its retry time (`denials.rs`).
 
-use super::RedisStore;
 use super::batches::{Answer, Ask, Batches, gcra};
 use super::connection::Client;
 use super::scripts::{ADD_FAILURE, FAILURES, SPEND_ONCE};
+use super::{RedisStore, timed_out};
 use crate::limit::{
     Bucket, FailureCounter, Failures, OneTime, RateDecision, RateLimitStore, Subject,
 };
@@ -125,7 +125,7 @@ impl RedisStore {
         if let Some(batches) = self.batches().await? {
             return tokio::time::timeout(self.inner.timeout, batches.decide(ask))
                 .await
-                .map_err(|_| StoreUnavailable("redis: timed out".into()))?;
+                .map_err(|_| timed_out())?;
         }
         let invocation = gcra(std::iter::once(&ask));
         let answers: Vec<Answer> = self

@@ -201,7 +201,7 @@ impl RedisStore {
         let mut connection = self.connection().await?;
         tokio::time::timeout(self.inner.timeout, operation(&mut connection))
             .await
-            .map_err(|_| StoreUnavailable("redis: timed out".into()))?
+            .map_err(|_| timed_out())?
             .map_err(unavailable)
     }
 
@@ -219,6 +219,10 @@ fn invalid(reason: impl Into<String>) -> ConfigError {
         name: VARIABLE.into(),
         reason: reason.into(),
     }
+}
+
+fn timed_out() -> StoreUnavailable {
+    StoreUnavailable("redis: timed out".into())
 }
 
 fn unavailable(error: redis::RedisError) -> StoreUnavailable {
