@@ -110,6 +110,12 @@ cpu_ticks() {
   awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
 
+# $1 clock ticks of CPU over $2 requests, in µs per request.
+micros_per_request() {
+  awk -v t="$1" -v n="$2" -v hz="$CLOCK_TICKS" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }'
+}
+CLOCK_TICKS=$(getconf CLK_TCK)
+
 scripts_run() {
   redis-cli -p "$REDIS_PORT" info commandstats | tr -d '\r' |
     awk -F'[:=,]' '/^cmdstat_(evalsha|eval):/ { n += $3 } END { print n + 0 }'
@@ -137,9 +143,8 @@ for round in $(seq "$ROUNDS"); do
     rps=$(awk -v r="$requests" -v d="$duration_us" 'BEGIN { printf "%.0f", r / (d / 1e6) }')
     per_admitted=$(awk -v s="$scripts" -v a="$admitted" 'BEGIN { printf "%.3f", (a ? s / a : 0) }')
     per_read=$(awk -v s="$scripts" -v r="$reads" 'BEGIN { printf "%.1f", (r ? s / r : 0) }')
-    hz=$(getconf CLK_TCK)
-    server_us=$(awk -v t="$server_ticks" -v n="$requests" -v hz="$hz" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
-    redis_us=$(awk -v t="$redis_ticks" -v n="$requests" -v hz="$hz" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
+    server_us=$(micros_per_request "$server_ticks" "$requests")
+    redis_us=$(micros_per_request "$redis_ticks" "$requests")
     printf '  round %d %-13s %7s req/s  admitted %7d  throttled %7d  other %d  p50 %6.3f ms  p99 %6.3f ms  Redis scripts per admitted %s, per read %s  CPU per request: server %s µs, Redis %s µs\n' \
       "$round" "$mode" "$rps" "$admitted" "$throttled" "$other" "$(awk -v v="$p50" 'BEGIN{print v/1000}')" \
       "$(awk -v v="$p99" 'BEGIN{print v/1000}')" "$per_admitted" "$per_read" "$server_us" "$redis_us"
