@@ -4,13 +4,15 @@
 # which HEAVY_PERCENT of the requests (default 50) come from 8 users far over their limit and
 # the others from 10,000 users well within it. wrk loads the two servers in turn, ROUNDS times; the ratio of their
 # requests per second comes from one run on one machine state. Redis's own count of the rate
-# scripts it ran (INFO commandstats) gives the scripts per admitted decision (under one when
+# scripts it ran (INFO commandstats; the INCRs of PAIR=floor) gives the scripts per admitted decision (under one when
 # decisions share a batch), and its reads of its socket how many arrive together. The CPU
 # time of the server and of Redis during each load (from /proc) gives their cost per request.
 #
 #   benches/fleet.sh                 # 5 rounds x 10 s per server
 #   HEAVY_PERCENT=90 ROUNDS=7 SECONDS_EACH=15 CONNECTIONS=64 benches/fleet.sh
 #   SERVER=/tmp/throughput_server-before benches/fleet.sh
+#   PAIRS="fleet floor" benches/fleet.sh   # and, in the same rounds, the floor: the route with
+#                                          # no library, one INCR per admitted request
 #
 # Loopback only; every load is bounded by wrk's -d; the servers and Redis are killed on exit.
 set -euo pipefail
@@ -25,8 +27,10 @@ HEAVY_USERS=${HEAVY_USERS:-8}
 HEAVY_PERCENT=${HEAVY_PERCENT:-50}
 HOST=127.0.0.1
 REDIS_PORT=16391
-declare -A PORTS=([fleet-memory]=18091 [fleet-redis]=18092)
-MODES=(fleet-memory fleet-redis)
+PAIRS=${PAIRS:-fleet}
+declare -A PORTS=([fleet-memory]=18091 [fleet-redis]=18092 [floor-memory]=18093 [floor-redis]=18094)
+MODES=()
+for pair in $PAIRS; do MODES+=("$pair-memory" "$pair-redis"); done
 
 source benches/support/load.sh
 need wrk wrk
@@ -118,7 +122,7 @@ CLOCK_TICKS=$(getconf CLK_TCK)
 
 scripts_run() {
   redis-cli -p "$REDIS_PORT" info commandstats | tr -d '\r' |
-    awk -F'[:=,]' '/^cmdstat_(evalsha|eval):/ { n += $3 } END { print n + 0 }'
+    awk -F'[:=,]' '/^cmdstat_(evalsha|eval|incr):/ { n += $3 } END { print n + 0 }'
 }
 
 echo "== $ROUNDS rounds x ${SECONDS_EACH}s per server, wrk -t$THREADS -c$CONNECTIONS, keep-alive;" \
@@ -145,7 +149,7 @@ for round in $(seq "$ROUNDS"); do
     per_read=$(awk -v s="$scripts" -v r="$reads" 'BEGIN { printf "%.1f", (r ? s / r : 0) }')
     server_us=$(micros_per_request "$server_ticks" "$requests")
     redis_us=$(micros_per_request "$redis_ticks" "$requests")
-    printf '  round %d %-13s %7s req/s  admitted %7d  throttled %7d  other %d  p50 %6.3f ms  p99 %6.3f ms  Redis scripts per admitted %s, per read %s  CPU per request: server %s µs, Redis %s µs\n' \
+    printf '  round %d %-13s %7s req/s  admitted %7d  throttled %7d  other %d  p50 %6.3f ms  p99 %6.3f ms  Redis calls per admitted %s, per read %s  CPU per request: server %s µs, Redis %s µs\n' \
       "$round" "$mode" "$rps" "$admitted" "$throttled" "$other" "$(awk -v v="$p50" 'BEGIN{print v/1000}')" \
       "$(awk -v v="$p99" 'BEGIN{print v/1000}')" "$per_admitted" "$per_read" "$server_us" "$redis_us"
     echo "$round $mode $rps $admitted $throttled $other $scripts $server_us $redis_us" >>"$WORK/results"
@@ -158,19 +162,25 @@ done
 
 echo
 echo "== results (median over rounds; the ratio per round, then its median)"
-awk "$MEDIAN_AWK"'
+awk -v pairs="$PAIRS" "$MEDIAN_AWK"'
   { rps[$2, $1] = $3; adm[$2, $1] = $4; thr[$2, $1] = $5; scr[$2, $1] = $7; srv[$2, $1] = $8; red[$2, $1] = $9
     if ($1 > n) n = $1 }
   END {
-    printf "| store | req/s | admitted | throttled | Redis scripts per admitted | server CPU µs/request | Redis CPU µs/request |\n|---|---:|---:|---:|---:|---:|---:|\n"
-    for (i = 1; i <= n; i++) {
-      ratio["x", i] = rps["fleet-redis", i] / rps["fleet-memory", i]
-      share["fleet-memory", i] = adm["fleet-memory", i] / (adm["fleet-memory", i] + thr["fleet-memory", i])
-      share["fleet-redis", i] = adm["fleet-redis", i] / (adm["fleet-redis", i] + thr["fleet-redis", i])
-      trips["x", i] = scr["fleet-redis", i] / adm["fleet-redis", i]
+    printf "| server | req/s | admitted | throttled | Redis calls per admitted | server CPU µs/request | Redis CPU µs/request |\n|---|---:|---:|---:|---:|---:|---:|\n"
+    count = split(pairs, pair, " ")
+    for (p = 1; p <= count; p++) {
+      m = pair[p] "-memory"; r = pair[p] "-redis"
+      for (i = 1; i <= n; i++) {
+        ratio[pair[p], i] = rps[r, i] / rps[m, i]
+        share[m, i] = adm[m, i] / (adm[m, i] + thr[m, i])
+        share[r, i] = adm[r, i] / (adm[r, i] + thr[r, i])
+        trips[pair[p], i] = scr[r, i] / adm[r, i]
+      }
+      printf "| %s | %.0f | %.1f %% | %.1f %% | - | %.1f | - |\n", m, median(rps, m), 100 * median(share, m), 100 - 100 * median(share, m), median(srv, m)
+      printf "| %s | %.0f | %.1f %% | %.1f %% | %.3f | %.1f | %.1f |\n", r, median(rps, r), 100 * median(share, r), 100 - 100 * median(share, r), median(trips, pair[p]), median(srv, r), median(red, r)
     }
-    printf "| memory | %.0f | %.1f %% | %.1f %% | - | %.1f | - |\n", median(rps, "fleet-memory"), 100 * median(share, "fleet-memory"), 100 - 100 * median(share, "fleet-memory"), median(srv, "fleet-memory")
-    printf "| Redis | %.0f | %.1f %% | %.1f %% | %.3f | %.1f | %.1f |\n", median(rps, "fleet-redis"), 100 * median(share, "fleet-redis"), 100 - 100 * median(share, "fleet-redis"), median(trips, "x"), median(srv, "fleet-redis"), median(red, "fleet-redis")
-    printf "\nRedis / memory = %.3f (target >= 0.80)\n", median(ratio, "x")
-    printf "per round:"; for (i = 1; i <= n; i++) printf " %.3f", ratio["x", i]; printf "\n"
+    for (p = 1; p <= count; p++) {
+      printf "\n%s: Redis / memory = %.3f%s\n", pair[p], median(ratio, pair[p]), (pair[p] == "fleet" ? " (target >= 0.80)" : "")
+      printf "per round:"; for (i = 1; i <= n; i++) printf " %.3f", ratio[pair[p], i]; printf "\n"
+    }
   }' "$WORK/results"

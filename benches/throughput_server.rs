@@ -15,12 +15,14 @@
 //! Two more modes serve the fleet comparison (BENCHMARKS.md §7, `benches/fleet.sh`): the same
 //! handler limited to 600 requests a minute per user, its budgets in memory (`fleet-memory`)
 //! or in the Redis of `SECURE_API_REDIS_URL` (`fleet-redis`), under a load where some users
-//! stay within their limit and others are throttled.
+//! stay within their limit and others are throttled. Its floor, `floor-memory` and
+//! `floor-redis`, serves the route with no library: one `INCR` per admitted request (or a
+//! count in memory), the least a store with one round trip per admitted decision can cost.
 //!
 //! ```text
 //! throughput_server token                 # prints an access token for the load tool
 //! throughput_server tokens N              # prints N tokens, for users user-0 … user-N-1
-//! throughput_server bare|secure|secure-uncached|handwired|fleet-memory|fleet-redis 127.0.0.1:PORT
+//! throughput_server bare|secure|secure-uncached|handwired|fleet-memory|fleet-redis|floor-memory|floor-redis 127.0.0.1:PORT
 //! ```
 //!
 //! The HS256 secret comes from `SECURE_API_JWT_SECRET_FILE`, as for `Security::from_env`.
@@ -32,7 +34,7 @@
 mod servers;
 
 use secure_api::Secret;
-use servers::{SECRET_FILE, bare, fleet, handwired, secured, token, token_for};
+use servers::{SECRET_FILE, bare, fleet, floor, handwired, secured, token, token_for};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -80,6 +82,10 @@ fn main() {
         address.ip().is_loopback(),
         "the benchmark serves on loopback only"
     );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let router = match mode {
         "bare" => bare(),
         "secure" | "secure-uncached" => {
@@ -98,15 +104,16 @@ fn main() {
             });
             fleet(Secret::from_file(path).expect("secret file"), redis)
         }
+        "floor-memory" => runtime.block_on(floor(None)),
+        "floor-redis" => {
+            let url = std::env::var("SECURE_API_REDIS_URL").expect("SECURE_API_REDIS_URL");
+            runtime.block_on(floor(Some(&url)))
+        }
         other => panic!(
-            "unknown mode `{other}`: bare, secure, secure-uncached, handwired, fleet-memory or \
-             fleet-redis"
+            "unknown mode `{other}`: bare, secure, secure-uncached, handwired, fleet-memory, \
+             fleet-redis, floor-memory or floor-redis"
         ),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(address).await.expect("bind");
         eprintln!("{mode} listening on {address}");

@@ -96,6 +96,85 @@ pub(crate) fn fleet(secret: Secret, redis: Option<secure_api::store::RedisStore>
         .with_state(builder.build().expect("configuration"))
 }
 
+// ---- the fleet comparison's floor: one round trip per admitted request, nothing else ----
+
+/// The same route with no library at all: a request whose token was refused before is
+/// answered 429 at once; any other costs one Redis `INCR` on its token (or a count in
+/// memory), and is refused once the token's count passes the fleet's limit. No GCRA, no
+/// window, no verification: the least any store with one exact round trip per admitted
+/// request can do, against the same store in memory.
+#[derive(Clone)]
+pub(crate) struct Floor {
+    redis: Option<redis::aio::MultiplexedConnection>,
+    counts: Arc<dashmap::DashMap<u64, u64>>,
+    refused: Arc<dashmap::DashSet<u64>>,
+    hasher: std::hash::RandomState,
+}
+
+const FLOOR_LIMIT: u64 = 600;
+
+async fn floor_create(
+    State(floor): State<Floor>,
+    headers: axum::http::HeaderMap,
+    Json(note): Json<NewNote>,
+) -> Response {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    let Some(token) = token else {
+        return StatusCode::UNAUTHORIZED.into_response();
+    };
+    let key = std::hash::BuildHasher::hash_one(&floor.hasher, token);
+    if floor.refused.contains(&key) {
+        return StatusCode::TOO_MANY_REQUESTS.into_response();
+    }
+    let count = match floor.redis {
+        Some(mut redis) => {
+            let count: redis::RedisResult<u64> = redis::cmd("INCR")
+                .arg(format!("floor:{key:x}"))
+                .query_async(&mut redis)
+                .await;
+            match count {
+                Ok(count) => count,
+                Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
+            }
+        }
+        None => {
+            let mut count = floor.counts.entry(key).or_insert(0);
+            *count += 1;
+            *count
+        }
+    };
+    if count > FLOOR_LIMIT {
+        floor.refused.insert(key);
+        return StatusCode::TOO_MANY_REQUESTS.into_response();
+    }
+    create(note).into_response()
+}
+
+/// The floor's route, its counts in memory or in the Redis at `redis_url`.
+pub(crate) async fn floor(redis_url: Option<&str>) -> Router {
+    let redis = match redis_url {
+        Some(url) => Some(
+            redis::Client::open(url)
+                .expect("a Redis URL")
+                .get_multiplexed_async_connection()
+                .await
+                .expect("Redis reachable"),
+        ),
+        None => None,
+    };
+    Router::new()
+        .route("/notes", axum::routing::post(floor_create))
+        .with_state(Floor {
+            redis,
+            counts: Arc::default(),
+            refused: Arc::default(),
+            hasher: std::hash::RandomState::new(),
+        })
+}
+
 // ---- (c) hand-wired: jsonwebtoken middleware + tower_governor + axum-valid -------------
 
 #[derive(Debug, Clone, Deserialize)]
