@@ -35,8 +35,13 @@ struct Account {
 
 #[derive(Deserialize, garde::Validate, schemars::JsonSchema)]
 struct NewKey {
-    /// What the key is for.
-    #[garde(length(min = 1, max = 100))]
+    /// What the key is for: no control characters.
+    // Counted in characters, as the schema's maxLength is; the pattern is the library's own
+    // refusal of control characters (Unicode's Cc), written so that the schema says it too.
+    #[garde(
+        length(chars, min = 1, max = 100),
+        pattern(r"^[^\x00-\x1f\x7f-\x9f]+$")
+    )]
     name: String,
     #[garde(length(max = 8))]
     scopes: Vec<KeyScope>,

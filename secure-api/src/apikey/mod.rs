@@ -49,7 +49,8 @@ use std::time::Duration;
 /// APIs that take keys), and one that proxies do not log the way they log URLs.
 pub const HEADER: &str = "x-api-key";
 
-/// The longest owner, name, role or scope a key may have, in bytes.
+/// The longest owner, name, role or scope a key may have, in characters (as the error says,
+/// and as a JSON Schema's `maxLength` counts them).
 const MAX_FIELD_LEN: usize = 200;
 
 /// The API keys of an application: making, listing and revoking them, and checking a
@@ -315,8 +316,9 @@ impl ApiKeys {
 }
 
 fn check_field(what: &'static str, value: &str) -> Result<(), CreateKeyError> {
-    let valid =
-        !value.is_empty() && value.len() <= MAX_FIELD_LEN && !value.chars().any(char::is_control);
+    let valid = !value.is_empty()
+        && value.chars().count() <= MAX_FIELD_LEN
+        && !value.chars().any(char::is_control);
     valid.then_some(()).ok_or(CreateKeyError::Invalid(what))
 }
 

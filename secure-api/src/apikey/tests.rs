@@ -123,12 +123,28 @@ async fn invalid_fields_are_refused() {
         NewApiKey::new("svc", ""),
         NewApiKey::new("svc", "a\nb"),
         NewApiKey::new("svc", "x".repeat(201)),
+        NewApiKey::new("svc", "é".repeat(201)),
+        NewApiKey::new("svc", "a\u{85}b"),
         NewApiKey::new("svc", "x").with_scopes(&[""]),
     ] {
         assert!(matches!(
             keys.create(new).await,
             Err(CreateKeyError::Invalid(_))
         ));
+    }
+}
+
+/// The limit counts characters, as its message says: 200 of them are taken whatever their
+/// bytes.
+#[tokio::test]
+async fn long_fields_are_counted_in_characters() {
+    let keys = keys();
+    for name in ["x".repeat(200), "é".repeat(200), "🔑".repeat(200)] {
+        let created = keys
+            .create(NewApiKey::new("svc", name.clone()))
+            .await
+            .expect("200 characters are accepted");
+        assert_eq!(created.info.name, name);
     }
 }
 
