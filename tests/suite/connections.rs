@@ -168,12 +168,15 @@ async fn slow_heads_and_idle_connections_are_closed_while_others_are_served() {
     let quiet: Vec<_> = (0..quiet * 2)
         .map(|n| {
             tokio::spawn(async move {
+                // Taken before the server can start its idle timer (at the connection, or
+                // after its answer), so that a client task that runs late on a loaded
+                // machine cannot make the server look early.
+                let since = Instant::now();
                 let mut stream = TcpStream::connect(address).await.expect("connect");
                 if n % 2 == 1 {
                     stream.write_all(GET).await.expect("send");
                     response(&mut stream).await.expect("an answer");
                 }
-                let since = Instant::now();
                 closed(&mut stream, patience)
                     .await
                     .map(|at| at.duration_since(since))
