@@ -53,6 +53,10 @@ pub struct MemoryStore {
     sweep_interval: Duration,
     created: Instant,
     last_sweep_ms: AtomicU64,
+    /// Made with the store: the first clock of a process calibrates the CPU's counter against
+    /// the system clock (millions of instructions), which would otherwise fall on the first
+    /// request of the first handler.
+    clock: DefaultClock,
 }
 
 /// A failure count or a one-time value, and when it is forgotten (ms since the store began).
@@ -86,6 +90,7 @@ impl MemoryStore {
             sweep_interval: interval,
             created: Instant::now(),
             last_sweep_ms: AtomicU64::new(NEVER),
+            clock: DefaultClock::default(),
         }
     }
 
@@ -161,7 +166,7 @@ impl MemoryStore {
                     limiter: RateLimiter::<_, _, _, NoOpMiddleware<_>>::new(
                         quota(bucket),
                         table.clone(),
-                        DefaultClock::default(),
+                        self.clock.clone(),
                     )
                     .with_middleware::<StateInformationMiddleware>(),
                     table,
