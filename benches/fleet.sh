@@ -2,10 +2,11 @@
 # The fleet path (BENCHMARKS.md §7): the same limited route (600 requests a minute per user)
 # served with its budgets in memory and in a real redis-server on loopback, under one load in
 # which HEAVY_PERCENT of the requests (default 50) come from 8 users far over their limit and
-# the others from 10,000 users well within it. wrk loads the two servers in turn, ROUNDS times; the ratio of their
-# requests per second comes from one run on one machine state. Redis's own count of the rate
-# scripts it ran (INFO commandstats; the INCRs of PAIR=floor) gives the scripts per admitted decision (under one when
-# decisions share a batch), and its reads of its socket how many arrive together. The CPU
+# the others from 10,000 users well within it. wrk loads the two servers (four with the floor)
+# in turn, ROUNDS times; the ratio of their requests per second comes from one run on one
+# machine state. Redis's own count of the rate calls it ran (INFO commandstats: the scripts,
+# or the floor's INCRs) gives the calls per admitted decision (under one when decisions share
+# a batch), and its reads of its socket how many arrive together. The CPU
 # time of the server and of Redis during each load (from /proc) gives their cost per request.
 #
 #   benches/fleet.sh                 # 5 rounds x 10 s per server
@@ -104,7 +105,7 @@ for mode in "${MODES[@]}"; do
   await_server "$mode" "http://$HOST:${PORTS[$mode]}" "$LIGHT_TOKEN"
 done
 
-# Redis's reads of its socket: scripts per read is how many scripts arrive together.
+# Redis's reads of its socket: calls per read is how many calls arrive together.
 reads_processed() {
   redis-cli -p "$REDIS_PORT" info stats | tr -d '\r' | awk -F: '/^total_reads_processed:/ { print $2 }'
 }
@@ -120,7 +121,7 @@ micros_per_request() {
 }
 CLOCK_TICKS=$(getconf CLK_TCK)
 
-scripts_run() {
+redis_calls() {
   redis-cli -p "$REDIS_PORT" info commandstats | tr -d '\r' |
     awk -F'[:=,]' '/^cmdstat_(evalsha|eval|incr):/ { n += $3 } END { print n + 0 }'
 }
@@ -133,26 +134,26 @@ for round in $(seq "$ROUNDS"); do
   for mode in "${MODES[@]}"; do
     url="http://$HOST:${PORTS[$mode]}/notes"
     wrk -t"$THREADS" -c"$CONNECTIONS" -d1s -s "$WORK/mix.lua" "$url" -- "$WORK/light" "$WORK/heavy" "$HEAVY_PERCENT" >/dev/null
-    before=$(scripts_run)
+    before=$(redis_calls)
     reads_before=$(reads_processed)
     server_before=$(cpu_ticks "${SERVER_PIDS[$mode]}")
     redis_before=$(cpu_ticks "$REDIS_PID")
     line=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --latency -s "$WORK/mix.lua" \
       "$url" -- "$WORK/light" "$WORK/heavy" "$HEAVY_PERCENT" | grep '^RESULT')
-    scripts=$(($(scripts_run) - before))
+    calls=$(($(redis_calls) - before))
     reads=$(($(reads_processed) - reads_before))
     server_ticks=$(($(cpu_ticks "${SERVER_PIDS[$mode]}") - server_before))
     redis_ticks=$(($(cpu_ticks "$REDIS_PID") - redis_before))
     read -r _ requests duration_us admitted throttled other p50 p99 <<<"$line"
     rps=$(awk -v r="$requests" -v d="$duration_us" 'BEGIN { printf "%.0f", r / (d / 1e6) }')
-    per_admitted=$(awk -v s="$scripts" -v a="$admitted" 'BEGIN { printf "%.3f", (a ? s / a : 0) }')
-    per_read=$(awk -v s="$scripts" -v r="$reads" 'BEGIN { printf "%.1f", (r ? s / r : 0) }')
+    per_admitted=$(awk -v s="$calls" -v a="$admitted" 'BEGIN { printf "%.3f", (a ? s / a : 0) }')
+    per_read=$(awk -v s="$calls" -v r="$reads" 'BEGIN { printf "%.1f", (r ? s / r : 0) }')
     server_us=$(micros_per_request "$server_ticks" "$requests")
     redis_us=$(micros_per_request "$redis_ticks" "$requests")
     printf '  round %d %-13s %7s req/s  admitted %7d  throttled %7d  other %d  p50 %6.3f ms  p99 %6.3f ms  Redis calls per admitted %s, per read %s  CPU per request: server %s µs, Redis %s µs\n' \
       "$round" "$mode" "$rps" "$admitted" "$throttled" "$other" "$(awk -v v="$p50" 'BEGIN{print v/1000}')" \
       "$(awk -v v="$p99" 'BEGIN{print v/1000}')" "$per_admitted" "$per_read" "$server_us" "$redis_us"
-    echo "$round $mode $rps $admitted $throttled $other $scripts $server_us $redis_us" >>"$WORK/results"
+    echo "$round $mode $rps $admitted $throttled $other $calls $server_us $redis_us" >>"$WORK/results"
     if [ "$other" != 0 ]; then
       echo "$mode answered $other requests with neither 201 nor 429" >&2
       exit 1

@@ -50,6 +50,11 @@ fn secret_bytes() -> Vec<u8> {
     std::fs::read(path).expect("read the secret file")
 }
 
+/// The Redis of the `*-redis` modes, which `benches/fleet.sh` starts.
+fn redis_url() -> String {
+    std::env::var("SECURE_API_REDIS_URL").expect("SECURE_API_REDIS_URL")
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -99,16 +104,12 @@ fn main() {
             secret_bytes();
             let path = std::env::var(SECRET_FILE).unwrap_or_default();
             let redis = (mode == "fleet-redis").then(|| {
-                let url = std::env::var("SECURE_API_REDIS_URL").expect("SECURE_API_REDIS_URL");
-                secure_api::store::RedisStore::from_urls(&url).expect("a Redis URL")
+                secure_api::store::RedisStore::from_urls(&redis_url()).expect("a Redis URL")
             });
             fleet(Secret::from_file(path).expect("secret file"), redis)
         }
         "floor-memory" => runtime.block_on(floor(None)),
-        "floor-redis" => {
-            let url = std::env::var("SECURE_API_REDIS_URL").expect("SECURE_API_REDIS_URL");
-            runtime.block_on(floor(Some(&url)))
-        }
+        "floor-redis" => runtime.block_on(floor(Some(&redis_url()))),
         other => panic!(
             "unknown mode `{other}`: bare, secure, secure-uncached, handwired, fleet-memory, \
              fleet-redis, floor-memory or floor-redis"

@@ -96,6 +96,15 @@ pub(crate) fn fleet(secret: Secret, redis: Option<secure_api::store::RedisStore>
         .with_state(builder.build().expect("configuration"))
 }
 
+/// The token of `Authorization: Bearer <token>`, read as the servers without the library
+/// read it.
+fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+}
+
 // ---- the fleet comparison's floor: one round trip per admitted request, nothing else ----
 
 /// The same route with no library at all: a request whose token was refused before is
@@ -118,11 +127,7 @@ async fn floor_create(
     headers: axum::http::HeaderMap,
     Json(note): Json<NewNote>,
 ) -> Response {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "));
-    let Some(token) = token else {
+    let Some(token) = bearer(&headers) else {
         return StatusCode::UNAUTHORIZED.into_response();
     };
     let key = std::hash::BuildHasher::hash_one(&floor.hasher, token);
@@ -199,12 +204,7 @@ async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let token = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "));
-    let Some(token) = token else {
+    let Some(token) = bearer(request.headers()) else {
         return StatusCode::UNAUTHORIZED.into_response();
     };
     let claims = match jsonwebtoken::decode::<Claims>(token, &verifier.key, &verifier.validation) {
