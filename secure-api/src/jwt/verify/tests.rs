@@ -79,11 +79,16 @@ fn verified_tokens_are_remembered_until_they_expire() {
     let (verifier, signer) = verifier_and_signer(DEFAULT_CAPACITY);
     let token = token(&signer, "alice", 1);
     let first = verifier.verify_cached(&token).expect("valid");
-    let again = verifier.verify_cached(&token).expect("still valid");
     assert!(
-        Arc::ptr_eq(&first, &again),
-        "the second look is the cache's"
+        verifier.verified.get(&token, crate::time::now()).is_some(),
+        "the next look is the cache's"
     );
+    // From the second look in a row, the thread answers from its own copy of the identity.
+    let copy = verifier.verify_cached(&token).expect("still valid");
+    let again = verifier.verify_cached(&token).expect("still valid");
+    assert!(Arc::ptr_eq(&copy, &again));
+    assert!(!Arc::ptr_eq(&first, &copy));
+    assert_eq!(copy.subject(), "alice");
     // A token that fails is not remembered: a tampered copy fails every time.
     let tampered = format!("{}x", &token[..token.len() - 1]);
     for _ in 0..2 {
@@ -92,11 +97,47 @@ fn verified_tokens_are_remembered_until_they_expire() {
     std::thread::sleep(Duration::from_millis(2100));
     assert_eq!(
         verifier.verify_cached(&token).map(|_| ()),
-        Err(TokenRejection::Expired)
+        Err(TokenRejection::Expired),
+        "the thread's copy expires with the token"
     );
     assert_eq!(
         verifier.verify(&token).map(|_| ()),
         Err(TokenRejection::Expired)
+    );
+}
+
+/// Forgetting the verified tokens (the provider's keys changed) takes every thread's copy
+/// with them, and one cache's copy is never another cache's answer.
+#[test]
+fn copies_of_identities_go_with_their_cache() {
+    let (verifier, signer) = verifier_and_signer(DEFAULT_CAPACITY);
+    let token = token(&signer, "alice", 60);
+    let (copied, cleared) = (std::sync::Barrier::new(2), std::sync::Barrier::new(2));
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for _ in 0..3 {
+                verifier.verify_cached(&token).expect("valid");
+            }
+            copied.wait();
+            cleared.wait();
+            assert!(
+                verifier.verified.get(&token, crate::time::now()).is_none(),
+                "a copy outlived the entries it was made from"
+            );
+        });
+        copied.wait();
+        verifier.verified.clear();
+        cleared.wait();
+    });
+
+    let (other, _) = verifier_and_signer(DEFAULT_CAPACITY);
+    for _ in 0..3 {
+        verifier.verify_cached(&token).expect("valid");
+    }
+    assert!(other.verified.get(&token, crate::time::now()).is_none());
+    assert_eq!(
+        other.verify_cached(&token).map(|_| ()),
+        Err(TokenRejection::BadSignature)
     );
 }
 

@@ -12,16 +12,12 @@
 use super::{Bucket, FailureCounter, Failures, OneTime, RateDecision, RateLimitStore, Subject};
 use crate::store::{BoxFuture, StoreUnavailable};
 use dashmap::DashMap;
-use dashmap::mapref::one::Ref;
 use governor::clock::{Clock, DefaultClock};
-use governor::middleware::{NoOpMiddleware, StateInformationMiddleware};
-use governor::{Quota, RateLimiter};
 use std::hash::{BuildHasher, Hash, RandomState};
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use table::{KeyTable, PreHashed};
+use table::{BucketLimiter, Limiters, PreHashed};
 
 /// The entries a [`MemoryStore`] holds at most by default, over all its tables: 1,000,000
 /// (≈ 32 MiB; `BENCHMARKS.md` has the measurement).
@@ -41,8 +37,7 @@ const NEVER: u64 = u64::MAX;
 /// new subjects share an overflow budget per bucket, new failure counts share one count per
 /// counter name, and a new one-time value is refused (fail closed) until a sweep makes room.
 pub struct MemoryStore {
-    /// Buckets are named by code (a handler's policy), never by a client.
-    limiters: DashMap<Bucket, Arc<BucketLimiter>, foldhash::fast::RandomState>,
+    limiters: Limiters,
     counts: DashMap<u64, Counted, PreHashed>,
     once: DashMap<u64, Counted, PreHashed>,
     /// Entries held over every table: the limiters' keys, the counts and the one-time values.
@@ -66,12 +61,6 @@ struct Counted {
     until_ms: u64,
 }
 
-struct BucketLimiter {
-    limiter: RateLimiter<u64, KeyTable, DefaultClock, StateInformationMiddleware>,
-    /// The limiter's own table, shared with it, to tell a held key from a new one.
-    table: KeyTable,
-}
-
 impl MemoryStore {
     /// A store that sweeps every 60 seconds and holds at most [`DEFAULT_MAX_KEYS`] entries.
     pub fn new() -> Self {
@@ -81,7 +70,7 @@ impl MemoryStore {
     /// A store that sweeps every `interval`.
     pub fn with_sweep_interval(interval: Duration) -> Self {
         Self {
-            limiters: DashMap::default(),
+            limiters: Limiters::new(),
             counts: DashMap::with_hasher(PreHashed),
             once: DashMap::with_hasher(PreHashed),
             held: Arc::new(AtomicUsize::new(0)),
@@ -114,12 +103,7 @@ impl MemoryStore {
     /// Drops every key whose budget is whole again and every count or one-time value whose
     /// time has passed, and releases the memory they held.
     pub fn sweep(&self) {
-        let limiters: Vec<Arc<BucketLimiter>> = self
-            .limiters
-            .iter()
-            .map(|limiter| Arc::clone(&limiter))
-            .collect();
-        for bucket in limiters {
+        for bucket in self.limiters.all() {
             bucket.limiter.retain_recent();
             bucket.limiter.shrink_to_fit();
         }
@@ -149,32 +133,6 @@ impl MemoryStore {
         self.hasher.hash_one(value) | 1
     }
 
-    /// The bucket's limiter, borrowed rather than cloned: under load every core asks for the
-    /// same one, and an `Arc`'s count is a cache line they would pass back and forth.
-    fn limiter(&self, bucket: &Bucket) -> Ref<'_, Bucket, Arc<BucketLimiter>> {
-        if let Some(limiter) = self.limiters.get(bucket) {
-            return limiter;
-        }
-        self.limiters
-            .entry(*bucket)
-            .or_insert_with(|| {
-                let table = KeyTable {
-                    map: Arc::new(DashMap::with_hasher(PreHashed)),
-                    held: Arc::clone(&self.held),
-                };
-                Arc::new(BucketLimiter {
-                    limiter: RateLimiter::<_, _, _, NoOpMiddleware<_>>::new(
-                        quota(bucket),
-                        table.clone(),
-                        self.clock.clone(),
-                    )
-                    .with_middleware::<StateInformationMiddleware>(),
-                    table,
-                })
-            })
-            .downgrade()
-    }
-
     /// Claims the next sweep if it is due; only one caller wins the claim. A full store
     /// sweeps at once, then at most once a second.
     fn sweep_is_due(&self) -> bool {
@@ -201,7 +159,18 @@ impl MemoryStore {
     }
 
     fn check_now(&self, bucket: &Bucket, subject: &Subject) -> RateDecision {
-        let bucket_limiter = self.limiter(bucket);
+        self.limiters
+            .with(bucket, &self.held, &self.clock, |bucket_limiter| {
+                self.check_with(bucket_limiter, bucket, subject)
+            })
+    }
+
+    fn check_with(
+        &self,
+        bucket_limiter: &BucketLimiter,
+        bucket: &Bucket,
+        subject: &Subject,
+    ) -> RateDecision {
         let mut key = self.key_of(subject);
         if self.is_full() && !bucket_limiter.table.map.contains_key(&key) {
             key = OVERFLOW;
@@ -327,15 +296,6 @@ fn failures(counted: Counted, now_ms: u64) -> Failures {
         count: u32::try_from(counted.value).unwrap_or(u32::MAX),
         resets_in: Duration::from_millis(counted.until_ms.saturating_sub(now_ms)),
     }
-}
-
-fn quota(bucket: &Bucket) -> Quota {
-    let rate = bucket.rate;
-    let max = NonZeroU32::new(rate.max).unwrap_or(NonZeroU32::MIN);
-    let period = rate.refill_interval().max(Duration::from_nanos(1));
-    Quota::with_period(period)
-        .unwrap_or_else(|| Quota::per_second(max))
-        .allow_burst(max)
 }
 
 impl Default for MemoryStore {

@@ -1,14 +1,142 @@
-//! The tables under the in-memory store: governor's state per hashed subject, counted in
-//! the store's total, and the hasher that takes a hash as it is.
+//! The tables under the in-memory store: each bucket's limiter, governor's state per hashed
+//! subject counted in the store's total, and the hasher that takes a hash as it is.
 
+use super::super::Bucket;
 use dashmap::DashMap;
+use dashmap::mapref::one::Ref;
+use governor::clock::DefaultClock;
+use governor::middleware::{NoOpMiddleware, StateInformationMiddleware};
 use governor::nanos::Nanos;
 use governor::state::StateStore;
 use governor::state::keyed::ShrinkableKeyedStateStore;
+use governor::{Quota, RateLimiter};
+use std::cell::RefCell;
 use std::hash::{BuildHasher, Hasher};
-use std::num::NonZeroU64;
+use std::num::{NonZeroU32, NonZeroU64};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// How many limiters each thread keeps at hand (see [`Limiters::with`]).
+const RECENT_LIMITERS: usize = 8;
+
+/// One store's limiters, one per bucket. Buckets are named by code (a handler's policy),
+/// never by a client.
+pub(super) struct Limiters {
+    map: DashMap<Bucket, Arc<BucketLimiter>, foldhash::fast::RandomState>,
+    /// Tells this store's limiters from another's among each thread's recent ones.
+    store: u64,
+}
+
+pub(super) struct BucketLimiter {
+    pub(super) limiter: RateLimiter<u64, KeyTable, DefaultClock, StateInformationMiddleware>,
+    /// The limiter's own table, shared with it, to tell a held key from a new one.
+    pub(super) table: KeyTable,
+}
+
+impl Limiters {
+    pub(super) fn new() -> Self {
+        static STORES: AtomicU64 = AtomicU64::new(0);
+        Self {
+            map: DashMap::default(),
+            store: STORES.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
+    /// Runs `check` with the bucket's limiter, made on first use with the store's count of
+    /// held keys and clock. Every core asks for the same few limiters on every request, and
+    /// both a map's lock and an `Arc`'s count are cache lines they would pass back and
+    /// forth; so each thread keeps the limiters it used last, and finds them again without
+    /// writing to anything shared.
+    pub(super) fn with<T>(
+        &self,
+        bucket: &Bucket,
+        held: &Arc<AtomicUsize>,
+        clock: &DefaultClock,
+        check: impl Fn(&BucketLimiter) -> T,
+    ) -> T {
+        thread_local! {
+            /// At most [`RECENT_LIMITERS`], by store and bucket. A store that is dropped is let
+            /// go once newer limiters have taken its places.
+            static RECENT: RefCell<Vec<(u64, Bucket, Arc<BucketLimiter>)>> =
+                const { RefCell::new(Vec::new()) };
+        }
+        let recent = RECENT.with_borrow(|recent| {
+            recent
+                .iter()
+                .find(|(store, recent, _)| *store == self.store && same_bucket(recent, bucket))
+                .map(|(_, _, limiter)| check(limiter))
+        });
+        if let Some(checked) = recent {
+            return checked;
+        }
+        let limiter = Arc::clone(&self.get_or_make(bucket, held, clock));
+        let checked = check(&limiter);
+        RECENT.with_borrow_mut(|recent| {
+            if recent.len() == RECENT_LIMITERS {
+                recent.remove(0);
+            }
+            recent.push((self.store, *bucket, limiter));
+        });
+        checked
+    }
+
+    fn get_or_make(
+        &self,
+        bucket: &Bucket,
+        held: &Arc<AtomicUsize>,
+        clock: &DefaultClock,
+    ) -> Ref<'_, Bucket, Arc<BucketLimiter>> {
+        if let Some(limiter) = self.map.get(bucket) {
+            return limiter;
+        }
+        self.map
+            .entry(*bucket)
+            .or_insert_with(|| {
+                let table = KeyTable {
+                    map: Arc::new(DashMap::with_hasher(PreHashed)),
+                    held: Arc::clone(held),
+                };
+                Arc::new(BucketLimiter {
+                    limiter: RateLimiter::<_, _, _, NoOpMiddleware<_>>::new(
+                        quota(bucket),
+                        table.clone(),
+                        clock.clone(),
+                    )
+                    .with_middleware::<StateInformationMiddleware>(),
+                    table,
+                })
+            })
+            .downgrade()
+    }
+
+    /// Every limiter, for a sweep.
+    pub(super) fn all(&self) -> Vec<Arc<BucketLimiter>> {
+        self.map
+            .iter()
+            .map(|limiter| Arc::clone(&limiter))
+            .collect()
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.map.len()
+    }
+}
+
+/// The same bucket: a name is mostly the same `&'static str`, and compared byte by byte
+/// only when it is not.
+fn same_bucket(left: &Bucket, right: &Bucket) -> bool {
+    left.rate == right.rate && (std::ptr::eq(left.name, right.name) || left.name == right.name)
+}
+
+fn quota(bucket: &Bucket) -> Quota {
+    let rate = bucket.rate;
+    let max = NonZeroU32::new(rate.max).unwrap_or(NonZeroU32::MIN);
+    let period = rate.refill_interval().max(Duration::from_nanos(1));
+    Quota::with_period(period)
+        .unwrap_or_else(|| Quota::per_second(max))
+        .allow_burst(max)
+}
 
 /// One bucket's keys: governor's state (the theoretical arrival time, 0 for none) per hashed
 /// subject, counted in the store's `held`.

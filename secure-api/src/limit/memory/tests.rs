@@ -162,3 +162,32 @@ fn a_one_time_value_is_accepted_once() {
         "fails closed when full"
     );
 }
+
+/// Each thread keeps the limiters it used last: two stores never share one, and more buckets
+/// than a thread keeps at hand still count apart.
+#[test]
+fn recent_limiters_are_per_store_and_bucket() {
+    let (first, second) = (MemoryStore::new(), MemoryStore::new());
+    let limit = bucket(2, Duration::from_secs(60));
+    for _ in 0..2 {
+        assert!(first.check_now(&limit, &Subject::Global).allowed);
+    }
+    assert!(!first.check_now(&limit, &Subject::Global).allowed);
+    assert!(second.check_now(&limit, &Subject::Global).allowed);
+
+    const NAMES: [&str; 12] = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"];
+    let store = MemoryStore::new();
+    let buckets = NAMES.map(|name| Bucket { name, ..limit });
+    for round in 0..3 {
+        for bucket in &buckets {
+            let allowed = store.check_now(bucket, &Subject::Global).allowed;
+            assert_eq!(allowed, round < 2, "{} in round {round}", bucket.name);
+        }
+    }
+    // A name that is equal but not the same string is the same bucket.
+    let same = Bucket {
+        name: String::from("a").leak(),
+        ..limit
+    };
+    assert!(!store.check_now(&same, &Subject::Global).allowed);
+}
