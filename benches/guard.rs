@@ -25,6 +25,13 @@
 //!
 //! The guard's futures never wait (in-memory stores), so they are polled once with a no-op
 //! waker instead of going through an async runtime.
+//!
+//! The group `contention` runs the cached HS256 guard on one thread, then on two threads at
+//! once (each its own request), and reports each thread's time per request: what the second
+//! core costs the first. `same_token` is one busy client on both cores (its rate-limit state
+//! is shared by nature); `own_token` is a different user on each core, who share nothing but
+//! the handler's limiter and the caches' maps. On a machine with two free cores the two-thread
+//! time equals the one-thread time when nothing is written by both.
 
 #![allow(missing_docs)]
 
@@ -41,6 +48,8 @@ use secure_api::{Security, secure};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::hint::black_box;
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
 use support::{AUDIENCE, HmacKey, ISSUER, now_or_never, request_parts};
 
 secure_api::roles! { admin }
@@ -299,9 +308,65 @@ fn guard(c: &mut Criterion) {
     }
 }
 
+/// One guard request after another on each of `threads` threads, each with its own request
+/// for `tokens[thread]`: the slowest thread's time.
+fn guard_on_threads(security: &Security, tokens: &[String], iterations: u64) -> Duration {
+    let start = Barrier::new(tokens.len());
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = tokens
+            .iter()
+            .map(|token| {
+                let start = &start;
+                scope.spawn(move || {
+                    let mut parts =
+                        request_parts("/notes", header::AUTHORIZATION, format!("Bearer {token}"));
+                    start.wait();
+                    let begun = Instant::now();
+                    for _ in 0..iterations {
+                        now_or_never(AdminGuard::from_request_parts(
+                            black_box(&mut parts),
+                            security,
+                        ))
+                        .expect("admitted");
+                    }
+                    begun.elapsed()
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .map(|thread| thread.join().expect("a guard thread"))
+            .max()
+            .unwrap_or_default()
+    })
+}
+
+fn contention(c: &mut Criterion) {
+    let hmac = HmacKey::generate();
+    let security = security(hmac.key(), 4096);
+    let token = |subject: &str| {
+        let mut claims = token_claims();
+        claims["sub"] = subject.into();
+        support::sign(&claims, Algorithm::HS256, &hmac.encoding())
+    };
+    let (alice, bob) = (token("alice"), token("bob"));
+    let mut group = c.benchmark_group("contention");
+    let cases = [
+        ("one_thread", vec![alice.clone()]),
+        ("same_token", vec![alice.clone(), alice.clone()]),
+        ("own_token", vec![alice, bob]),
+    ];
+    for (name, tokens) in cases {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iterations| guard_on_threads(&security, &tokens, iterations))
+        });
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = support::criterion_config();
-    targets = guard
+    targets = guard, contention
 }
 criterion_main!(benches);
