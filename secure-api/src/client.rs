@@ -119,10 +119,14 @@ impl TrustedProxies {
         if flag.load(Ordering::Relaxed) {
             return;
         }
-        let header = match (
-            headers.contains_key(X_FORWARDED_FOR),
-            headers.contains_key(FORWARDED),
-        ) {
+        // One look at each name rather than a lookup of each header: until the warning is
+        // said, this runs on every request.
+        let (mut x_forwarded_for, mut forwarded) = (false, false);
+        for name in headers.keys() {
+            x_forwarded_for |= *name == X_FORWARDED_FOR;
+            forwarded |= *name == FORWARDED;
+        }
+        let header = match (x_forwarded_for, forwarded) {
             (true, _) => "X-Forwarded-For",
             (false, true) => "Forwarded",
             (false, false) => return,
