@@ -119,14 +119,10 @@ impl TrustedProxies {
         if flag.load(Ordering::Relaxed) {
             return;
         }
-        // One look at each name rather than a lookup of each header: until the warning is
-        // said, this runs on every request.
-        let (mut x_forwarded_for, mut forwarded) = (false, false);
-        for name in headers.keys() {
-            x_forwarded_for |= *name == X_FORWARDED_FOR;
-            forwarded |= *name == FORWARDED;
-        }
-        let header = match (x_forwarded_for, forwarded) {
+        // Until the warning is said, this runs on every request: a look at the few names
+        // costs less than a lookup, which hashes the name.
+        let carries = |wanted| headers.keys().any(|name| *name == wanted);
+        let header = match (carries(X_FORWARDED_FOR), carries(FORWARDED)) {
             (true, _) => "X-Forwarded-For",
             (false, true) => "Forwarded",
             (false, false) => return,
