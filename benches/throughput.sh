@@ -7,6 +7,11 @@
 #
 #   benches/throughput.sh            # 3 rounds x 10 s per server
 #   ROUNDS=5 SECONDS_EACH=15 CONNECTIONS=64 benches/throughput.sh
+#   BEFORE=/tmp/throughput_server-before ROUNDS=30 SECONDS_EACH=2 benches/throughput.sh
+#
+# BEFORE=<a throughput_server binary of another build> adds that build's (b) to the same rounds
+# and reports (b) of this build against it: many short rounds make the comparison of two
+# builds less sensitive to a machine whose speed drifts.
 #
 # Loopback only; every load is bounded by wrk's -d; the servers are killed on exit (and stop
 # by themselves after 10 minutes).
@@ -20,6 +25,12 @@ THREADS=${THREADS:-1}
 HOST=127.0.0.1
 declare -A PORTS=([bare]=18081 [secure]=18082 [handwired]=18083 [secure-uncached]=18084)
 MODES=(bare secure handwired secure-uncached)
+BEFORE=${BEFORE:-}
+if [ -n "$BEFORE" ]; then
+  [ -x "$BEFORE" ] || { echo "BEFORE=$BEFORE is not an executable" >&2; exit 1; }
+  PORTS[secure-before]=18085
+  MODES+=(secure-before)
+fi
 
 source benches/support/load.sh
 need wrk wrk
@@ -40,7 +51,10 @@ end
 EOF
 
 for mode in "${MODES[@]}"; do
-  "$SERVER" "$mode" "$HOST:${PORTS[$mode]}" 2>"$WORK/$mode.log" &
+  case $mode in
+    secure-before) "$BEFORE" secure "$HOST:${PORTS[$mode]}" 2>"$WORK/$mode.log" & ;;
+    *) "$SERVER" "$mode" "$HOST:${PORTS[$mode]}" 2>"$WORK/$mode.log" & ;;
+  esac
   PIDS+=($!)
 done
 for mode in "${MODES[@]}"; do
@@ -98,4 +112,11 @@ awk "$MEDIAN_AWK"'
     printf "per round b/a:"; for (i = 1; i <= n; i++) printf " %.3f", ba["x", i]; printf "\n"
     printf "per round b/c:"; for (i = 1; i <= n; i++) printf " %.3f", bc["x", i]; printf "\n"
     printf "per round b\x27/c:"; for (i = 1; i <= n; i++) printf " %.3f", uc["x", i]; printf "\n"
+    if (("secure-before", 1) in rps) {
+      for (i = 1; i <= n; i++) {
+        bb["x", i] = rps["secure", i] / rps["secure-before", i]; pa["x", i] = rps["secure-before", i] / rps["bare", i]
+      }
+      printf "\nthis build / BEFORE, (b) = %.3f   BEFORE b/a = %.3f (req/s %.0f)\n", median(bb, "x"), median(pa, "x"), median(rps, "secure-before")
+      printf "per round (b) / BEFORE:"; for (i = 1; i <= n; i++) printf " %.3f", bb["x", i]; printf "\n"
+    }
   }' "$WORK/results"
