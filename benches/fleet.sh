@@ -110,17 +110,6 @@ reads_processed() {
   redis-cli -p "$REDIS_PORT" info stats | tr -d '\r' | awk -F: '/^total_reads_processed:/ { print $2 }'
 }
 
-# CPU time (user + system) of the process $1 so far, in clock ticks.
-cpu_ticks() {
-  awk '{ print $14 + $15 }' "/proc/$1/stat"
-}
-
-# $1 clock ticks of CPU over $2 requests, in µs per request.
-micros_per_request() {
-  awk -v t="$1" -v n="$2" -v hz="$CLOCK_TICKS" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }'
-}
-CLOCK_TICKS=$(getconf CLK_TCK)
-
 redis_calls() {
   redis-cli -p "$REDIS_PORT" info commandstats | tr -d '\r' |
     awk -F'[:=,]' '/^cmdstat_(evalsha|eval|incr):/ { n += $3 } END { print n + 0 }'

@@ -62,3 +62,14 @@ await_server() {
   cat "$WORK/$1.log" >&2
   exit 1
 }
+
+# CPU time (user + system) of the process $1 so far, in clock ticks.
+cpu_ticks() {
+  awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+# $1 clock ticks of CPU over $2 requests, in µs per request.
+micros_per_request() {
+  awk -v t="$1" -v n="$2" -v hz="$CLOCK_TICKS" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }'
+}
+CLOCK_TICKS=$(getconf CLK_TCK)
