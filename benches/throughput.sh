@@ -10,8 +10,8 @@
 #   BEFORE=/tmp/throughput_server-before ROUNDS=30 SECONDS_EACH=2 benches/throughput.sh
 #
 # BEFORE=<a throughput_server binary of another build> adds that build's (b) to the same rounds
-# and reports (b) of this build against it: many short rounds make the comparison of two
-# builds less sensitive to a machine whose speed drifts.
+# and reports (b) of this build against it, in requests/s and in server CPU per request, so
+# that the two builds are compared on one machine state.
 #
 # Loopback only; every load is bounded by wrk's -d; the servers are killed on exit (and stop
 # by themselves after 10 minutes).

@@ -12,7 +12,7 @@
 use super::{Bucket, FailureCounter, Failures, OneTime, RateDecision, RateLimitStore, Subject};
 use crate::store::{BoxFuture, StoreUnavailable};
 use dashmap::DashMap;
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::Clock;
 use std::hash::{BuildHasher, Hash, RandomState};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -48,10 +48,6 @@ pub struct MemoryStore {
     sweep_interval: Duration,
     created: Instant,
     last_sweep_ms: AtomicU64,
-    /// Made with the store: the first clock of a process calibrates the CPU's counter against
-    /// the system clock (millions of instructions), which would otherwise fall on the first
-    /// request of the first handler.
-    clock: DefaultClock,
 }
 
 /// A failure count or a one-time value, and when it is forgotten (ms since the store began).
@@ -69,17 +65,17 @@ impl MemoryStore {
 
     /// A store that sweeps every `interval`.
     pub fn with_sweep_interval(interval: Duration) -> Self {
+        let held = Arc::new(AtomicUsize::new(0));
         Self {
-            limiters: Limiters::new(),
+            limiters: Limiters::new(Arc::clone(&held)),
             counts: DashMap::with_hasher(PreHashed),
             once: DashMap::with_hasher(PreHashed),
-            held: Arc::new(AtomicUsize::new(0)),
+            held,
             max_keys: DEFAULT_MAX_KEYS,
             hasher: RandomState::new(),
             sweep_interval: interval,
             created: Instant::now(),
             last_sweep_ms: AtomicU64::new(NEVER),
-            clock: DefaultClock::default(),
         }
     }
 
@@ -159,10 +155,9 @@ impl MemoryStore {
     }
 
     fn check_now(&self, bucket: &Bucket, subject: &Subject) -> RateDecision {
-        self.limiters
-            .with(bucket, &self.held, &self.clock, |bucket_limiter| {
-                self.check_with(bucket_limiter, bucket, subject)
-            })
+        self.limiters.with(bucket, |bucket_limiter| {
+            self.check_with(bucket_limiter, bucket, subject)
+        })
     }
 
     fn check_with(

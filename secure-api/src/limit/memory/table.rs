@@ -26,6 +26,12 @@ pub(super) struct Limiters {
     map: DashMap<Bucket, Arc<BucketLimiter>, foldhash::fast::RandomState>,
     /// Tells this store's limiters from another's among each thread's recent ones.
     store: u64,
+    /// The store's count of held entries, which every limiter's table adds to.
+    held: Arc<AtomicUsize>,
+    /// Made with the store: the first clock of a process calibrates the CPU's counter against
+    /// the system clock (millions of instructions), which would otherwise fall on the first
+    /// request of the first handler.
+    clock: DefaultClock,
 }
 
 pub(super) struct BucketLimiter {
@@ -35,26 +41,21 @@ pub(super) struct BucketLimiter {
 }
 
 impl Limiters {
-    pub(super) fn new() -> Self {
+    pub(super) fn new(held: Arc<AtomicUsize>) -> Self {
         static STORES: AtomicU64 = AtomicU64::new(0);
         Self {
             map: DashMap::default(),
             store: STORES.fetch_add(1, Ordering::Relaxed),
+            held,
+            clock: DefaultClock::default(),
         }
     }
 
-    /// Runs `check` with the bucket's limiter, made on first use with the store's count of
-    /// held keys and clock. Every core asks for the same few limiters on every request, and
+    /// Runs `check` with the bucket's limiter, made on first use. Every core asks for the same few limiters on every request, and
     /// both a map's lock and an `Arc`'s count are cache lines they would pass back and
     /// forth; so each thread keeps the limiters it used last, and finds them again without
     /// writing to anything shared.
-    pub(super) fn with<T>(
-        &self,
-        bucket: &Bucket,
-        held: &Arc<AtomicUsize>,
-        clock: &DefaultClock,
-        check: impl Fn(&BucketLimiter) -> T,
-    ) -> T {
+    pub(super) fn with<T>(&self, bucket: &Bucket, check: impl Fn(&BucketLimiter) -> T) -> T {
         thread_local! {
             /// At most [`RECENT_LIMITERS`], by store and bucket. A store that is dropped is let
             /// go once newer limiters have taken its places.
@@ -70,7 +71,7 @@ impl Limiters {
         if let Some(checked) = recent {
             return checked;
         }
-        let limiter = Arc::clone(&self.get_or_make(bucket, held, clock));
+        let limiter = Arc::clone(&self.get_or_make(bucket));
         let checked = check(&limiter);
         RECENT.with_borrow_mut(|recent| {
             if recent.len() == RECENT_LIMITERS {
@@ -81,12 +82,7 @@ impl Limiters {
         checked
     }
 
-    fn get_or_make(
-        &self,
-        bucket: &Bucket,
-        held: &Arc<AtomicUsize>,
-        clock: &DefaultClock,
-    ) -> Ref<'_, Bucket, Arc<BucketLimiter>> {
+    fn get_or_make(&self, bucket: &Bucket) -> Ref<'_, Bucket, Arc<BucketLimiter>> {
         if let Some(limiter) = self.map.get(bucket) {
             return limiter;
         }
@@ -95,13 +91,13 @@ impl Limiters {
             .or_insert_with(|| {
                 let table = KeyTable {
                     map: Arc::new(DashMap::with_hasher(PreHashed)),
-                    held: Arc::clone(held),
+                    held: Arc::clone(&self.held),
                 };
                 Arc::new(BucketLimiter {
                     limiter: RateLimiter::<_, _, _, NoOpMiddleware<_>>::new(
                         quota(bucket),
                         table.clone(),
-                        clock.clone(),
+                        self.clock.clone(),
                     )
                     .with_middleware::<StateInformationMiddleware>(),
                     table,
